@@ -1,0 +1,223 @@
+"""Raw text -> normalized views, each with an offset map back into the raw text.
+
+Two views are built from one raw post:
+
+* the **word view** (``text``) undoes the evasions of the policy brief that a rule can undo:
+  NFKC (full-width -> half-width), case folding, traditional -> simplified, zero-width and
+  control characters, Cyrillic/Greek look-alikes, digits standing for letters inside Latin words,
+  separators inserted between characters, and obfuscated dots and schemes in links;
+* the **link view** (``link_text``) keeps case and word shapes (addresses and invite codes are
+  case-sensitive) and only applies NFKC, invisible-character removal and link de-obfuscation.
+
+``offsets[i]`` is the index in the raw text of the character that produced ``text[i]``, so any
+span found in a view maps back to the raw text with :meth:`NormalizedText.raw_span`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import opencc
+
+__all__ = ["NormalizedText", "normalize", "normalize_term"]
+
+_T2S = opencc.OpenCC("t2s")
+
+# Look-alike letters seen in spam, mapped to the Latin letter they imitate.
+_HOMOGLYPHS: dict[str, str] = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
+    "һ": "h", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ь": "b",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w", "μ": "u",
+}
+# Digits (and two symbols) that stand for letters inside Latin words: b1nance, 0kx, u$dt.
+_LEET: dict[str, str] = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "$": "s", "@": "a"}
+
+_INVISIBLE_RANGES = (
+    (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0x180E, 0x180E), (0x00AD, 0x00AD), (0x034F, 0x034F), (0xE0000, 0xE007F),
+)
+
+
+def _is_invisible(ch: str) -> bool:
+    cp = ord(ch)
+    if any(lo <= cp <= hi for lo, hi in _INVISIBLE_RANGES):
+        return True
+    cat = unicodedata.category(ch)
+    return cat in ("Cf", "Cs", "Co", "Cn") or (cat == "Cc" and ch not in "\t\n\r")
+
+
+@lru_cache(maxsize=None)
+def _link_char(ch: str) -> str:
+    """Map one raw character for the link view: NFKC, invisible characters removed."""
+    if _is_invisible(ch):
+        return ""
+    if ch in "\t\n\r":
+        return " "
+    return unicodedata.normalize("NFKC", ch)
+
+
+@lru_cache(maxsize=None)
+def _word_char(ch: str) -> str:
+    """Map one raw character for the word view."""
+    out = _link_char(ch)
+    if not out:
+        return out
+    out = out.casefold()
+    if len(out) == 1 and ord(out) >= 0x3400:
+        out = _T2S.convert(out)
+    return "".join(_HOMOGLYPHS.get(c, c) for c in out)
+
+
+def _cjk(cp: int) -> bool:
+    return 0x3400 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FFFF
+
+
+# Separators that spam inserts between characters. Sentence punctuation (, ! ? ; : 。) is left
+# alone: joining across it would invent words that the writer never wrote.
+_SEP_CLASS = r"[\s.·•\-_*~|/\\+=^#'\"`<>()\[\]{}♥❤♡★☆✨❄️⭐🔥💰💎🚀👉👈✅❗️✔︎▪︎◆◇○●→←🌟💯🎁🤑]"
+_EMOJI_RANGES = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF"
+_SEP = rf"(?:{_SEP_CLASS}|[{_EMOJI_RANGES}])"
+_CJK_CHAR = "[\u3400-\u9fff\uf900-\ufaff]"
+
+# Chinese characters split by separators: 币 安, 欧.易, 币❤安.
+_CJK_GAP = re.compile(rf"(?<={_CJK_CHAR}){_SEP}{{1,3}}(?={_CJK_CHAR})")
+# Three or more single Latin letters/digits split by separators: O K X, b.i.n.a.n.c.e.
+_SPACED_LATIN = re.compile(rf"(?<![a-z0-9])[a-z0-9](?:{_SEP}{{1,3}}[a-z0-9]){{2,}}(?![a-z0-9])")
+# A Latin token holding at least one letter and one look-alike digit or symbol.
+_LEET_TOKEN = re.compile(r"(?<![a-z0-9])(?=[a-z0-9$@]*[a-z])[a-z0-9]*[013457$@8][a-z0-9$@]*(?![a-z0-9])")
+_SINGLE_LEET = re.compile(r"(?<![0-9])[0134578](?![0-9])|(?<=[a-z])[$@](?=[a-z])")
+
+_TLDS = (
+    "com|net|org|io|me|cc|co|app|xyz|top|vip|pro|info|link|site|online|club|ai|so|tv|biz|us|uk|"
+    "hk|sg|ws|gg|to|ly|li|fun|live|shop|store|cn|tk|ml|ga|cf|gq|in|jp|kr|tw|ph|vn|id|de|fr|ru|"
+    "finance|exchange|trade|money|cash|global|world|one|plus|network|asia|bet|win|click|icu|cx|su"
+)
+# Obfuscated dots in links: okx[.]com, okx(dot)com, binance 点 com, t。me, okx dot com.
+_OBF_DOT = re.compile(
+    rf"(?<=[A-Za-z0-9])\s*(?:\[\s*(?:\.|dot|点)\s*\]|\(\s*(?:\.|dot|点)\s*\)|\{{\s*(?:\.|dot|点)\s*\}}"
+    rf"|\s+(?:dot|DOT)\s+|\s*[点。．]\s*)(?=(?:{_TLDS})\b|me/|(?:[A-Za-z0-9-]+\.)+(?:{_TLDS})\b)",
+    re.IGNORECASE,
+)
+_OBF_SCHEME = re.compile(r"\bh(?:xx|\*\*|tt)p(s?)\s*(?:\[:\]|:)\s*/\s*/", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """A raw post with its word view and link view, each mapped back to raw offsets."""
+
+    raw: str
+    text: str
+    offsets: tuple[int, ...]
+    link_text: str
+    link_offsets: tuple[int, ...]
+
+    def raw_span(self, start: int, end: int, *, link: bool = False) -> tuple[int, int]:
+        """Map the half-open span ``[start, end)`` of a view to a span of the raw text."""
+        offsets = self.link_offsets if link else self.offsets
+        if not 0 <= start < end <= len(offsets):
+            raise ValueError(f"span ({start}, {end}) is outside a view of length {len(offsets)}")
+        return offsets[start], offsets[end - 1] + 1
+
+
+def _map_chars(raw: str, fn: Callable[[str], str]) -> tuple[str, list[int]]:
+    pieces = [fn(c) for c in raw]
+    text = "".join(pieces)
+    if len(text) == len(raw) and all(len(p) == 1 for p in pieces):
+        return text, list(range(len(raw)))
+    offsets: list[int] = []
+    for i, piece in enumerate(pieces):
+        offsets.extend([i] * len(piece))
+    return text, offsets
+
+
+def _rewrite(
+    pattern: re.Pattern[str],
+    text: str,
+    offsets: list[int],
+    repl: Callable[[re.Match[str]], list[tuple[str, int]]],
+) -> tuple[str, list[int]]:
+    """Apply ``pattern`` to ``text``; ``repl`` returns (piece, view index) pairs for a match.
+
+    Each piece inherits the raw offset of the view index it names, so offsets stay exact.
+    """
+    out: list[str] = []
+    out_off: list[int] = []
+    last = 0
+    for m in pattern.finditer(text):
+        out.append(text[last : m.start()])
+        out_off.extend(offsets[last : m.start()])
+        for piece, idx in repl(m):
+            out.append(piece)
+            out_off.extend([offsets[idx]] * len(piece))
+        last = m.end()
+    if last == 0 and not out:
+        return text, offsets
+    out.append(text[last:])
+    out_off.extend(offsets[last:])
+    return "".join(out), out_off
+
+
+def _drop(m: re.Match[str]) -> list[tuple[str, int]]:
+    return []
+
+
+def _keep_alnum(m: re.Match[str]) -> list[tuple[str, int]]:
+    return [(c, m.start() + i) for i, c in enumerate(m.group()) if c.isalnum()]
+
+
+def _dot(m: re.Match[str]) -> list[tuple[str, int]]:
+    # The dot inherits the offset of the first non-space character of the obfuscation.
+    body = m.group()
+    first = next((i for i, c in enumerate(body) if not c.isspace()), 0)
+    return [(".", m.start() + first)]
+
+
+def _scheme(m: re.Match[str]) -> list[tuple[str, int]]:
+    s = m.start()
+    return [("http", s), (m.group(1).lower(), m.start(1)), ("://", m.end() - 1)] if m.group(1) else [
+        ("http://", s)
+    ]
+
+
+def _leet(m: re.Match[str]) -> list[tuple[str, int]]:
+    token = m.group()
+    # Only single digits inside a token of two or more letters: trc20, s21 and 1000u stay.
+    fixed = token if sum(c.isalpha() for c in token) < 2 else _SINGLE_LEET.sub(lambda d: _LEET[d.group()], token)
+    return [(c, m.start() + i) for i, c in enumerate(fixed)]
+
+
+def _deobfuscate_links(text: str, offsets: list[int]) -> tuple[str, list[int]]:
+    if "xx" in text or "**" in text or "XX" in text or "ttp" in text:
+        text, offsets = _rewrite(_OBF_SCHEME, text, offsets, _scheme)
+    return _rewrite(_OBF_DOT, text, offsets, _dot)
+
+
+def normalize(raw: str) -> NormalizedText:
+    """Build the word view and link view of ``raw``; raises TypeError for non-str input."""
+    if not isinstance(raw, str):
+        raise TypeError(f"normalize() expects str, got {type(raw).__name__}")
+    link_text, link_off = _map_chars(raw, _link_char)
+    link_text, link_off = _deobfuscate_links(link_text, link_off)
+
+    text, off = _map_chars(raw, _word_char)
+    text, off = _deobfuscate_links(text, off)
+    if any(_cjk(ord(c)) for c in text):
+        text, off = _rewrite(_CJK_GAP, text, off, _drop)
+    text, off = _rewrite(_SPACED_LATIN, text, off, _keep_alnum)
+    if any(c in _LEET for c in text):
+        text, off = _rewrite(_LEET_TOKEN, text, off, _leet)
+    return NormalizedText(raw, text, tuple(off), link_text, tuple(link_off))
+
+
+@lru_cache(maxsize=65536)
+def normalize_term(term: str) -> str:
+    """Normalize a lexicon term exactly as post text is normalized, so the two always meet."""
+    return normalize(term).text.strip()

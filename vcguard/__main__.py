@@ -1,0 +1,3 @@
+from vcguard.cli import main
+
+raise SystemExit(main())
