@@ -75,6 +75,7 @@ class Classifier:
         self.linear = linear
         self.blend = blend
         self.version = version
+        self.degraded_reason: str | None = None
 
     def classify(self, text: str) -> Result:
         """Classify one post."""

@@ -63,6 +63,11 @@ class Brand:
     domains: tuple[str, ...]
     aliases: tuple[str, ...]
 
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every way the brand is named in text: name, aliases, Chinese names and their pinyin."""
+        return (self.name, *self.aliases, *self.zh, *(p for z in self.zh for p in pinyin_spellings(z)))
+
 
 @dataclass
 class Lexicon:
@@ -136,7 +141,7 @@ class Lexicon:
             add("exchange_link", "strong", brand.domains, "brand")
             add("exchange_link", "weak", (brand.name, *brand.aliases, *brand.zh), "brand")
             for zh in brand.zh:
-                add("exchange_link", "ctx_weak", pinyin_spellings(zh), "pinyin")
+                add("exchange_link", "weak", pinyin_spellings(zh), "pinyin")
         for label, by_tier in (doc.get("pinyin_extra") or {}).items():
             check_labels([label])
             for tier_key, raw_terms in by_tier.items():

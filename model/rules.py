@@ -21,7 +21,9 @@ NEWS_WINDOW = 40
 PROMO_WINDOW = 60
 LURE_WINDOW = 40
 NEWS_DAMPING = 0.35
-PROMO_BOOST = (0.0, 0.35, 0.5)  # by the number of distinct promo cues near a label's hits
+PROMO_BOOST = (0.0, 0.35, 0.5)
+WEAK_CUTOFF = 0.5
+MAX_WEAK_SIGNALS = 2  # by the number of distinct promo cues near a label's hits
 
 _CONTEXT_LABELS = frozenset(LABELS) - {"qr_lure"}
 _LATIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -120,7 +122,7 @@ class RuleEngine:
         names = sorted({b.name for b in self.lexicon.brands} | {a for b in self.lexicon.brands for a in b.aliases if len(a) >= 3}
                        , key=len, reverse=True)
         self._brand_names = tuple(n for n in names if n.isascii())
-        self._brand_terms = frozenset(t for b in self.lexicon.brands for t in (b.name, *b.aliases, *b.zh))
+        self._brand_terms = frozenset(t for b in self.lexicon.brands for t in b.spellings)
 
     # ------------------------------------------------------------------------------------------
     def analyze(self, text: str | NormalizedText) -> RuleResult:
@@ -175,7 +177,7 @@ class RuleEngine:
 
         evidence = _dedupe(evidence)
         scores = _noisy_or(evidence)
-        evidence.extend(self._promo(norm, evidence, promo, scores))
+        evidence.extend(self._promo(norm, evidence, promo, news, scores))
         return RuleResult(scores={k: round(v, 4) for k, v in scores.items()}, evidence=evidence, entities=entities)
 
     # ------------------------------------------------------------------------------------------
@@ -240,6 +242,8 @@ class RuleEngine:
                 value = norm.raw[rs:re_]
                 if kind == "at" and self._brand_of(value) is None and "." in view[m.end():m.end() + 1]:
                     continue
+                if kind in ("telegram", "wechat") and not _handle_like(view[m.start():m.start(1)], m.group(1)):
+                    continue
                 entities.handles.append({"kind": kind, "value": value})
                 if kind in ("wechat", "qq", "whatsapp"):
                     actions.append((m.start(), m.end()))
@@ -279,11 +283,13 @@ class RuleEngine:
         return found
 
     def _promo(self, norm: NormalizedText, evidence: list[Evidence], promo: list[tuple[int, int, str]],
-               scores: dict[str, float]) -> list[Evidence]:
+               news: list[int], scores: dict[str, float]) -> list[Evidence]:
         if not promo:
             return []
         added: list[Evidence] = []
-        raw_promo = [(norm.raw_span(s, e), s, e, cue) for s, e, cue in promo]
+        # A cue inside reporting ("scammers promise 100x") is quoted, not offered.
+        raw_promo = [(norm.raw_span(s, e), s, e, cue) for s, e, cue in promo
+                     if not any(abs(n - s) <= NEWS_WINDOW for n in news)]
         for label in LABELS:
             if scores[label] <= 0:
                 continue
@@ -299,6 +305,11 @@ class RuleEngine:
             for cue, (s, e) in list(near.items())[:3]:
                 added.append(self._evidence(norm, label, "promo_cue", f"promo:{cue}", s, e, boost))
         return added
+
+
+def _handle_like(prefix: str, value: str) -> bool:
+    """A marker followed by a plain word ("telegram groups") is prose, not a handle."""
+    return "/" in prefix or any(c in prefix for c in ":：@=") or any(c.isdigit() or c == "_" for c in value)
 
 
 def _lure_terms(lexicon: Lexicon, key: str) -> list[str]:
@@ -331,9 +342,18 @@ def _noisy_or(evidence: list[Evidence]) -> dict[str, float]:
     for e in evidence:
         key = (e.label, e.rule_id)
         best[key] = max(best.get(key, 0.0), e.weight)
-    scores = {label: 0.0 for label in LABELS}
+    by_label: dict[str, list[float]] = {label: [] for label in LABELS}
     for (label, _), weight in best.items():
-        scores[label] = 1 - (1 - scores[label]) * (1 - weight)
+        by_label[label].append(weight)
+    scores = {}
+    for label, weights in by_label.items():
+        # Weak signals add up only twice: a long article naming many coins is not a promotion.
+        weights.sort(reverse=True)
+        counted = [w for w in weights if w >= WEAK_CUTOFF] + [w for w in weights if w < WEAK_CUTOFF][:MAX_WEAK_SIGNALS]
+        score = 0.0
+        for weight in counted:
+            score = 1 - (1 - score) * (1 - weight)
+        scores[label] = score
     return scores
 
 
