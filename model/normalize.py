@@ -19,7 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Sequence
 
 import opencc
 
@@ -76,16 +76,14 @@ def _word_char(ch: str) -> str:
     return "".join(_HOMOGLYPHS.get(c, c) for c in out)
 
 
-def _cjk(cp: int) -> bool:
-    return 0x3400 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FFFF
-
-
 # Separators that spam inserts between characters. Sentence punctuation (, ! ? ; : 。) is left
 # alone: joining across it would invent words that the writer never wrote.
 _SEP_CLASS = r"[\s.·•\-_*~|/\\+=^#'\"`<>()\[\]{}♥❤♡★☆✨❄️⭐🔥💰💎🚀👉👈✅❗️✔︎▪︎◆◇○●→←🌟💯🎁🤑]"
 _EMOJI_RANGES = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF"
 _SEP = rf"(?:{_SEP_CLASS}|[{_EMOJI_RANGES}])"
 _CJK_CHAR = "[\u3400-\u9fff\uf900-\ufaff]"
+_HAS_CJK = re.compile(_CJK_CHAR)
+_HAS_LEET = re.compile(r"[0134578$@]")
 
 # Chinese characters split by separators: 币 安, 欧.易, 币❤安.
 _CJK_GAP = re.compile(rf"(?<={_CJK_CHAR}){_SEP}{{1,3}}(?={_CJK_CHAR})")
@@ -106,6 +104,7 @@ _OBF_DOT = re.compile(
     rf"|\s+(?:dot|DOT)\s+|\s*[点。．]\s*)(?=(?:{_TLDS})\b|me/|(?:[A-Za-z0-9-]+\.)+(?:{_TLDS})\b)",
     re.IGNORECASE,
 )
+_MAYBE_SCHEME = re.compile(r"xx|\*\*|XX|ttp")
 _OBF_SCHEME = re.compile(r"\bh(?:xx|\*\*|tt)p(s?)\s*(?:\[:\]|:)\s*/\s*/", re.IGNORECASE)
 
 
@@ -115,9 +114,9 @@ class NormalizedText:
 
     raw: str
     text: str
-    offsets: tuple[int, ...]
+    offsets: Sequence[int]
     link_text: str
-    link_offsets: tuple[int, ...]
+    link_offsets: Sequence[int]
 
     def raw_span(self, start: int, end: int, *, link: bool = False) -> tuple[int, int]:
         """Map the half-open span ``[start, end)`` of a view to a span of the raw text."""
@@ -127,23 +126,47 @@ class NormalizedText:
         return offsets[start], offsets[end - 1] + 1
 
 
-def _map_chars(raw: str, fn: Callable[[str], str]) -> tuple[str, list[int]]:
-    pieces = [fn(c) for c in raw]
-    text = "".join(pieces)
-    if len(text) == len(raw) and all(len(p) == 1 for p in pieces):
-        return text, list(range(len(raw)))
+class _CharTable(dict):
+    """``str.translate`` table that maps each character on first sight and remembers it.
+
+    ``changes_length`` collects the characters whose mapping is not exactly one character: only
+    texts holding one of them need the slower path that tracks offsets character by character.
+    """
+
+    def __init__(self, fn: Callable[[str], str]) -> None:
+        super().__init__()
+        self._fn = fn
+        self.changes_length: set[str] = set()
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        out = self._fn(ch)
+        if len(out) != 1:
+            self.changes_length.add(ch)
+        self[cp] = out
+        return out
+
+
+_LINK_TABLE = _CharTable(_link_char)
+_WORD_TABLE = _CharTable(_word_char)
+
+
+def _map_chars(raw: str, table: _CharTable) -> tuple[str, list[int] | range]:
+    text = raw.translate(table)
+    if table.changes_length.isdisjoint(raw):
+        return text, range(len(raw))
     offsets: list[int] = []
-    for i, piece in enumerate(pieces):
-        offsets.extend([i] * len(piece))
+    for i, c in enumerate(raw):
+        offsets.extend([i] * len(table[ord(c)]))
     return text, offsets
 
 
 def _rewrite(
     pattern: re.Pattern[str],
     text: str,
-    offsets: list[int],
+    offsets: list[int] | range,
     repl: Callable[[re.Match[str]], list[tuple[str, int]]],
-) -> tuple[str, list[int]]:
+) -> tuple[str, list[int] | range]:
     """Apply ``pattern`` to ``text``; ``repl`` returns (piece, view index) pairs for a match.
 
     Each piece inherits the raw offset of the view index it names, so offsets stay exact.
@@ -194,8 +217,8 @@ def _leet(m: re.Match[str]) -> list[tuple[str, int]]:
     return [(c, m.start() + i) for i, c in enumerate(fixed)]
 
 
-def _deobfuscate_links(text: str, offsets: list[int]) -> tuple[str, list[int]]:
-    if "xx" in text or "**" in text or "XX" in text or "ttp" in text:
+def _deobfuscate_links(text: str, offsets: list[int] | range) -> tuple[str, list[int] | range]:
+    if _MAYBE_SCHEME.search(text):
         text, offsets = _rewrite(_OBF_SCHEME, text, offsets, _scheme)
     return _rewrite(_OBF_DOT, text, offsets, _dot)
 
@@ -204,17 +227,17 @@ def normalize(raw: str) -> NormalizedText:
     """Build the word view and link view of ``raw``; raises TypeError for non-str input."""
     if not isinstance(raw, str):
         raise TypeError(f"normalize() expects str, got {type(raw).__name__}")
-    link_text, link_off = _map_chars(raw, _link_char)
+    link_text, link_off = _map_chars(raw, _LINK_TABLE)
     link_text, link_off = _deobfuscate_links(link_text, link_off)
 
-    text, off = _map_chars(raw, _word_char)
+    text, off = _map_chars(raw, _WORD_TABLE)
     text, off = _deobfuscate_links(text, off)
-    if any(_cjk(ord(c)) for c in text):
+    if _HAS_CJK.search(text):
         text, off = _rewrite(_CJK_GAP, text, off, _drop)
     text, off = _rewrite(_SPACED_LATIN, text, off, _keep_alnum)
-    if any(c in _LEET for c in text):
+    if _HAS_LEET.search(text):
         text, off = _rewrite(_LEET_TOKEN, text, off, _leet)
-    return NormalizedText(raw, text, tuple(off), link_text, tuple(link_off))
+    return NormalizedText(raw, text, off, link_text, link_off)
 
 
 @lru_cache(maxsize=65536)

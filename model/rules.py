@@ -155,7 +155,8 @@ class RuleEngine:
                 else:
                     targets.append((start, end))
 
-        hits = [h for h in hits if not any(a <= h[0] and h[1] <= b for a, b in allow)]
+        if allow:
+            hits = [h for h in hits if not any(a <= h[0] and h[1] <= b for a, b in allow)]
         hits = _drop_nested(hits)
         entities = Entities()
         extra: list[Evidence] = []
@@ -168,7 +169,7 @@ class RuleEngine:
             if term.needs_context and not context:
                 continue
             weight = term.weight
-            if any(abs(n - start) <= NEWS_WINDOW for n in news):
+            if news and any(abs(n - start) <= NEWS_WINDOW for n in news):
                 weight *= NEWS_DAMPING
             evidence.append(self._evidence(norm, term.label, "term", term.rule_id, start, end, weight))
         evidence.extend(e for e in extra if context or e.kind not in {"handle", "invite_code"})
@@ -319,10 +320,18 @@ def _lure_terms(lexicon: Lexicon, key: str) -> list[str]:
 
 def _drop_nested(hits: list[tuple[int, int, Term]]) -> list[tuple[int, int, Term]]:
     """Drop a hit lying inside a longer hit of the same label (收u already covers u)."""
+    if len(hits) < 2:
+        return hits
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for start, end, term in hits:
+        spans.setdefault(term.label, []).append((start, end))
     kept = []
     for h in hits:
-        if not any(o is not h and o[2].label == h[2].label and o[0] <= h[0] and h[1] <= o[1]
-                   and (o[1] - o[0]) > (h[1] - h[0]) for o in hits):
+        start, end = h[0], h[1]
+        for a, b in spans[h[2].label]:
+            if a <= start and end <= b and b - a > end - start:
+                break
+        else:
             kept.append(h)
     return kept
 
