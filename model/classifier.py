@@ -68,9 +68,11 @@ class Classifier:
         linear: Scorer | None = None,
         blend: Blend = Blend(),
         version: str = "rules-only",
+        fallback_policy: Policy | None = None,
     ) -> None:
         self.rules = rules or RuleEngine()
         self.policy = policy or Policy()
+        self.fallback_policy = fallback_policy or self.policy
         self.model = model
         self.linear = linear
         self.blend = blend
@@ -90,12 +92,15 @@ class Classifier:
                 raise TypeError(f"text at position {i} must be str, got {type(t).__name__}")
         norms = [normalize(t) for t in texts]
         rule_results = [self.rules.analyze(n) for n in norms]
-        model_probs = self._scores(self.model, texts) if use_model and self.model is not None else None
-        linear_probs = self._scores(self.linear, texts) if self.linear is not None else None
+        # Learned scorers read the normalized word view, as they were trained on it.
+        views = [n.text for n in norms]
+        model_probs = self._scores(self.model, views) if use_model and self.model is not None else None
+        linear_probs = self._scores(self.linear, views) if self.linear is not None else None
         if self.model is None and self.linear is None:
             engine = ENGINE_RULES
         else:
             engine = ENGINE_MODEL if model_probs is not None else ENGINE_FALLBACK
+        policy = self.policy if engine == ENGINE_MODEL else self.fallback_policy
 
         results = []
         for i, (text, norm, rr) in enumerate(zip(texts, norms, rule_results)):
@@ -105,7 +110,7 @@ class Classifier:
             m = _row(model_probs, i)
             lin = _row(linear_probs, i)
             scores = combine_scores(rr.scores, m, lin, self.blend)
-            decision = decide(scores, self.policy)
+            decision = decide(scores, policy)
             results.append(self._result(decision, rr.scores, m, lin, rr.evidence, rr.entities, engine, notes))
         return results
 

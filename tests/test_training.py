@@ -1,0 +1,115 @@
+"""Training pipeline on a tiny random BERT and a few committed rows: artifact, round trip, loader."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from model.artifact import ArtifactError, Manifest  # noqa: E402
+from model.labels import LABELS  # noqa: E402
+from model.loading import load_classifier  # noqa: E402
+from model.transformer import TransformerScorer, WindowConfig, windows  # noqa: E402
+from tiny_model import build_tiny_base  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
+from training.train import read_rows, train  # noqa: E402
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus_small"
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("train")
+    texts = [r["text"] for name in ("train", "dev") for r in read_rows(CORPUS / f"{name}.jsonl")]
+    base = build_tiny_base(root / "base", texts + ["query: "])
+    cfg = TrainConfig(split_dir=str(CORPUS), output_dir=str(root / "run"), base_model=str(base), max_length=32,
+                      stride=16, batch_size=4, eval_steps=1, epochs=1, threads=1, quantize=False,
+                      max_train_rows=None)
+    return train(cfg, max_steps=2)
+
+
+def test_two_step_training_builds_a_loadable_artifact(artifact: Path) -> None:
+    manifest = Manifest.load(artifact)
+    assert manifest.labels == list(LABELS)
+    assert set(manifest.thresholds) == set(LABELS)
+    assert all(0 <= t["review"] <= t["block"] <= 1 for t in manifest.thresholds.values())
+    assert manifest.training_config["max_length"] == 32
+    assert manifest.corpus_hash and manifest.git_commit
+    clf = load_classifier(artifact, strict=True)
+    assert clf.degraded_reason is None
+    result = clf.classify("高价收U，秒到")
+    assert result.engine == "model"
+    assert {"model_score", "linear_score"} <= set(result.labels[0])
+
+
+def test_save_load_round_trip_gives_identical_scores(artifact: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(artifact, copy)
+    texts = ["收U出U 秒到", "今天天气很好", "binance.com 邀请码 AB12CD"]
+    a = load_classifier(artifact, strict=True)
+    b = load_classifier(copy, strict=True)
+    ra, rb = a.classify_batch(texts), b.classify_batch(texts)
+    assert [x.to_dict()["labels"] for x in ra] == [x.to_dict()["labels"] for x in rb]
+
+
+def test_loader_rejects_mismatched_manifest(artifact: Path, tmp_path: Path) -> None:
+    for field, value, message in (("labels", ["a", "b"], "labels"), ("schema_version", 99, "schema_version")):
+        broken = tmp_path / field
+        shutil.copytree(artifact, broken)
+        data = json.loads((broken / "manifest.json").read_text())
+        data[field] = value
+        (broken / "manifest.json").write_text(json.dumps(data))
+        with pytest.raises(ArtifactError, match=message):
+            load_classifier(broken, strict=True)
+        degraded = load_classifier(broken)
+        assert degraded.degraded_reason and message in degraded.degraded_reason
+        assert degraded.classify("收U").engine == "rules"
+
+
+def test_corrupt_onnx_degrades_to_linear_fallback(artifact: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "corrupt"
+    shutil.copytree(artifact, broken)
+    (broken / "model.onnx").write_bytes(b"not a model")
+    clf = load_classifier(broken)
+    assert clf.degraded_reason and "transformer unavailable" in clf.degraded_reason
+    result = clf.classify("高价收U")
+    assert result.engine == "fallback"
+    assert "linear_score" in result.labels[0] and "model_score" not in result.labels[0]
+
+
+def test_windows_cover_every_token() -> None:
+    ids = list(range(10))
+    assert windows(ids, 4, 3) == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
+    assert windows([1, 2], 4, 3) == [[1, 2]]
+
+
+class _MarkerSession:
+    """Stands in for ONNX Runtime: label 0 fires only on windows holding the marker token."""
+
+    def __init__(self, marker: int) -> None:
+        self.marker = marker
+
+    def run(self, _outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        ids = feeds["input_ids"]
+        hit = (ids == self.marker).any(axis=1)
+        logits = np.full((ids.shape[0], len(LABELS)), -6.0, dtype=np.float32)
+        logits[hit, 0] = 6.0
+        return [logits]
+
+
+def test_window_max_pooling_finds_a_tail(artifact: Path) -> None:
+    scorer = TransformerScorer(artifact / "model.onnx", artifact / "tokenizer.json",
+                               WindowConfig(max_length=32, stride=16))
+    marker = scorer.tokenizer.token_to_id("收")
+    assert marker is not None
+    scorer.session = _MarkerSession(marker)
+    article = "今天天气很好" * 30
+    probs = scorer.predict_proba([article, article + "收"])
+    assert probs[0, 0] < 0.01  # no window holds the marker
+    assert probs[1, 0] > 0.99  # only the last window does, and the max over windows finds it

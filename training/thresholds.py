@@ -1,0 +1,62 @@
+"""Per-label threshold tuning on dev scores (pure numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.labels import LABELS
+
+MIN_REVIEW = 0.2
+FALLBACK_BLOCK = 0.97
+
+
+def _curve(scores: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate thresholds with precision and recall at each (flag when score >= t)."""
+    order = np.argsort(-scores)
+    s, g = scores[order], gold[order].astype(float)
+    tp = np.cumsum(g)
+    fp = np.cumsum(1 - g)
+    # Only the last index of a run of tied scores is a valid cut.
+    last = np.r_[s[1:] != s[:-1], True]
+    s, tp, fp = s[last], tp[last], fp[last]
+    precision = tp / np.maximum(tp + fp, 1)
+    recall = tp / max(g.sum(), 1)
+    return s, precision, recall
+
+
+def tune_label(scores: np.ndarray, gold: np.ndarray, target_precision: float) -> dict[str, float]:
+    """Review at the F1-best threshold; block at the lowest threshold reaching ``target_precision``."""
+    if gold.sum() == 0:
+        return {"block": FALLBACK_BLOCK, "review": 0.5}
+    t, p, r = _curve(scores, gold)
+    f1 = 2 * p * r / np.maximum(p + r, 1e-9)
+    review = float(max(t[int(np.argmax(f1))], MIN_REVIEW))
+    ok = np.flatnonzero(p >= target_precision)
+    # The lowest threshold whose cut (and every higher cut) still meets the precision target.
+    block = FALLBACK_BLOCK
+    if ok.size:
+        bad = np.flatnonzero(p < target_precision)
+        first_bad = bad[0] if bad.size else len(t)
+        good_prefix = ok[ok < first_bad]
+        if good_prefix.size:
+            block = float(t[good_prefix[-1]])
+    block = max(block, review)
+    return {"block": round(min(block, 0.999), 4), "review": round(min(review, block), 4)}
+
+
+def tune_thresholds(scores: np.ndarray, gold: np.ndarray, target_precision: float = 0.98) -> dict[str, dict[str, float]]:
+    """Tune block/review thresholds for every label from ``(n, 6)`` scores and multi-hot gold."""
+    if scores.shape != gold.shape or scores.shape[1] != len(LABELS):
+        raise ValueError(f"scores {scores.shape} and gold {gold.shape} must both be (n, {len(LABELS)})")
+    return {label: tune_label(scores[:, j], gold[:, j], target_precision) for j, label in enumerate(LABELS)}
+
+
+def macro_f1(flags: np.ndarray, gold: np.ndarray) -> float:
+    """Macro F1 over labels of boolean flags against multi-hot gold."""
+    f1s = []
+    for j in range(gold.shape[1]):
+        tp = float(np.sum(flags[:, j] & (gold[:, j] == 1)))
+        fp = float(np.sum(flags[:, j] & (gold[:, j] == 0)))
+        fn = float(np.sum(~flags[:, j] & (gold[:, j] == 1)))
+        f1s.append(2 * tp / max(2 * tp + fp + fn, 1))
+    return float(np.mean(f1s))

