@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "training.cli",
     "evaluation.cli",
     "serving.cli",
+    "serving.audit.cli",
 )
 
 
