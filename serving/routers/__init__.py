@@ -1,0 +1,1 @@
+"""One router per resource: moderate, feedback, lexicon, meta (labels, model, health), metrics."""
