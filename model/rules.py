@@ -8,7 +8,7 @@ layer every decision cites.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import ahocorasick
@@ -42,7 +42,9 @@ class Evidence:
     weight: float
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies and costs more than classifying a short post.
+        return {"label": self.label, "kind": self.kind, "rule_id": self.rule_id, "matched": self.matched,
+                "start": self.start, "end": self.end, "weight": self.weight}
 
 
 @dataclass(slots=True)
@@ -56,7 +58,8 @@ class Entities:
     wallets: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"urls": list(self.urls), "domains": list(self.domains), "handles": [dict(h) for h in self.handles],
+                "invite_codes": list(self.invite_codes), "wallets": [dict(w) for w in self.wallets]}
 
 
 @dataclass(slots=True)

@@ -35,7 +35,7 @@ from training.thresholds import macro_f1, tune_thresholds
 
 logger = logging.getLogger(__name__)
 
-BLEND_WEIGHTS = (0.5, 0.7, 0.85, 1.0)
+BLEND_WEIGHTS = (0.25, 0.5, 0.7, 0.85, 1.0)
 RULE_OVERRIDE = 0.95
 HEAD_FRACTION = 1 / 3  # long training posts keep their head and their tail (where promo tails sit)
 
