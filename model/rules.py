@@ -369,9 +369,6 @@ def _noisy_or(evidence: list[Evidence]) -> dict[str, float]:
     return scores
 
 
-_B58 = frozenset("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
-
-
 def _looks_like_btc(s: str) -> bool:
     # A legacy address mixes digits, upper and lower case; plain words or numbers do not.
     if s.startswith("bc1"):

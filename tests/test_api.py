@@ -258,11 +258,12 @@ def tiny_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("transformers")
     from tiny_model import build_tiny_base
     from training.config import TrainConfig
-    from training.train import read_rows, train
+    from data.schema import validate_file
+    from training.train import train
 
     corpus = Path(__file__).parent / "fixtures" / "corpus_small"
     root = tmp_path_factory.mktemp("api-artifact")
-    texts = [r["text"] for name in ("train", "dev") for r in read_rows(corpus / f"{name}.jsonl")]
+    texts = [r.text for name in ("train", "dev") for r in validate_file(corpus / f"{name}.jsonl")]
     base = build_tiny_base(root / "base", texts + ["query: "])
     cfg = TrainConfig(split_dir=str(corpus), output_dir=str(root / "run"), base_model=str(base), max_length=32,
                       stride=16, batch_size=4, eval_steps=1, epochs=1, threads=1, quantize=False, max_train_rows=None)

@@ -18,7 +18,8 @@ from model.loading import load_classifier  # noqa: E402
 from model.transformer import TransformerScorer, WindowConfig, windows  # noqa: E402
 from tiny_model import build_tiny_base  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.train import read_rows, train  # noqa: E402
+from data.schema import validate_file  # noqa: E402
+from training.train import train  # noqa: E402
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus_small"
 
@@ -26,7 +27,7 @@ CORPUS = Path(__file__).parent / "fixtures" / "corpus_small"
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("train")
-    texts = [r["text"] for name in ("train", "dev") for r in read_rows(CORPUS / f"{name}.jsonl")]
+    texts = [r.text for name in ("train", "dev") for r in validate_file(CORPUS / f"{name}.jsonl")]
     base = build_tiny_base(root / "base", texts + ["query: "])
     cfg = TrainConfig(split_dir=str(CORPUS), output_dir=str(root / "run"), base_model=str(base), max_length=32,
                       stride=16, batch_size=4, eval_steps=1, epochs=1, threads=1, quantize=False,

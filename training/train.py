@@ -9,7 +9,6 @@ an artifact directory with its manifest.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import random
 import shutil
@@ -22,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from data.schema import Row, validate_file
 from model.artifact import Manifest
 from model.decision import Blend
 from model.labels import LABELS
@@ -41,43 +41,20 @@ HEAD_FRACTION = 1 / 3  # long training posts keep their head and their tail (whe
 
 
 # --- data ----------------------------------------------------------------------------------------
-def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Read corpus-schema JSONL rows, validating labels and text."""
-    rows = []
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"corpus file not found: {path}")
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
-            if not isinstance(row.get("text"), str) or not row["text"].strip():
-                raise ValueError(f"{path}:{number}: 'text' must be a non-empty string")
-            labels = row.get("labels")
-            if not isinstance(labels, list) or any(label not in LABELS for label in labels):
-                raise ValueError(f"{path}:{number}: 'labels' must be a list drawn from {list(LABELS)}, got {labels!r}")
-            rows.append(row)
-    return rows
-
-
-def multi_hot(rows: Sequence[dict[str, Any]]) -> np.ndarray:
+def multi_hot(rows: Sequence[Row]) -> np.ndarray:
     y = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
     for i, row in enumerate(rows):
-        for label in row["labels"]:
+        for label in row.labels:
             y[i, LABELS.index(label)] = 1.0
     return y
 
 
-def sample_train(rows: list[dict[str, Any]], limit: int | None, seed: int, repeat: int = 1) -> list[dict[str, Any]]:
+def sample_train(rows: list[Row], limit: int | None, seed: int, repeat: int = 1) -> list[Row]:
     """Keep every hand-written or feedback row (``repeat`` times), then fill up to ``limit`` with generated rows."""
-    kept = [r for r in rows if r.get("source") != "generated"] * repeat
+    kept = [r for r in rows if r.source != "generated"] * repeat
     if limit is None or len(rows) <= limit:
-        return kept + [r for r in rows if r.get("source") == "generated"]
-    generated = [r for r in rows if r.get("source") == "generated"]
+        return kept + [r for r in rows if r.source == "generated"]
+    generated = [r for r in rows if r.source == "generated"]
     random.Random(seed).shuffle(generated)
     return kept + generated[: max(0, limit - len(kept))]
 
@@ -215,10 +192,10 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
     split_dir = Path(cfg.split_dir)
     train_path, dev_path = split_dir / "train.jsonl", split_dir / "dev.jsonl"
     extra_paths = [Path(p) for p in cfg.extra_train_files]
-    train_rows = read_rows(train_path)
+    train_rows = validate_file(train_path)
     for path in extra_paths:
-        train_rows.extend(read_rows(path))
-    dev_rows = read_rows(dev_path)
+        train_rows.extend(validate_file(path))
+    dev_rows = validate_file(dev_path)
     for name, rows in (("train", train_rows), ("dev", dev_rows)):
         missing = [label for j, label in enumerate(LABELS) if multi_hot(rows)[:, j].sum() == 0]
         if missing:
@@ -226,9 +203,9 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
     sampled = sample_train(train_rows, cfg.max_train_rows, cfg.seed, cfg.handwritten_repeat)
     logger.info("training rows: %d of %d (dev %d)", len(sampled), len(train_rows), len(dev_rows))
 
-    norm_train_all = [normalize(r["text"]).text for r in train_rows]
-    norm_sampled = [normalize(r["text"]).text for r in sampled]
-    norm_dev = [normalize(r["text"]).text for r in dev_rows]
+    norm_train_all = [normalize(r.text).text for r in train_rows]
+    norm_sampled = [normalize(r.text).text for r in sampled]
+    norm_dev = [normalize(r.text).text for r in dev_rows]
     y_all, y_sampled, y_dev = multi_hot(train_rows), multi_hot(sampled), multi_hot(dev_rows)
 
     run_dir = Path(cfg.output_dir)
@@ -256,7 +233,7 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
     dev_model = scorer.predict_proba(norm_dev)
     dev_linear = linear.predict_proba(norm_dev)
     engine = RuleEngine()
-    dev_rule = np.array([[engine.analyze(r["text"]).scores[label] for label in LABELS] for r in dev_rows])
+    dev_rule = np.array([[engine.analyze(r.text).scores[label] for label in LABELS] for r in dev_rows])
 
     y_dev_int = y_dev.astype(int)
     best_w, best_f1, thresholds = 1.0, -1.0, {}
