@@ -37,6 +37,22 @@ _HOMOGLYPHS: dict[str, str] = {
     "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
     "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w", "μ": "u",
 }
+# Capitals whose lower-case form looks like another letter (Greek Η is H, but η looks like n),
+# mapped before case folding.
+_CAPITAL_HOMOGLYPHS: dict[str, str] = {
+    "Η": "h", "Ν": "n", "Μ": "m", "Ζ": "z", "Υ": "y", "Χ": "x", "Ρ": "p", "Β": "b", "Κ": "k", "Τ": "t",
+    "Α": "a", "Ε": "e", "Ι": "i", "Ο": "o",
+    "Н": "h", "В": "b", "М": "m", "Т": "t", "К": "k", "Р": "p", "С": "c", "Х": "x", "А": "a", "Е": "e", "О": "o",
+}
+# Small capitals, and letters drawn as flags or in boxes, that NFKC leaves alone.
+_SMALL_CAPITALS = "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡxʏᴢ"
+_LETTER_BLOCKS = (0x1F1E6, 0x1F130, 0x1F150, 0x1F170)  # regional indicators, squared, circled, boxed A
+for _i, _small in enumerate(_SMALL_CAPITALS):
+    if _small != "x":
+        _HOMOGLYPHS[_small] = chr(ord("a") + _i)
+for _start in _LETTER_BLOCKS:
+    for _i in range(26):
+        _HOMOGLYPHS.setdefault(chr(_start + _i), chr(ord("a") + _i))
 # Digits (and two symbols) that stand for letters inside Latin words: b1nance, 0kx, u$dt.
 _LEET: dict[str, str] = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "$": "s", "@": "a"}
 
@@ -70,7 +86,7 @@ def _word_char(ch: str) -> str:
     out = _link_char(ch)
     if not out:
         return out
-    out = out.casefold()
+    out = _CAPITAL_HOMOGLYPHS.get(out, out).casefold()
     if len(out) == 1 and ord(out) >= 0x3400:
         out = _T2S.convert(out)
     return "".join(_HOMOGLYPHS.get(c, c) for c in out)

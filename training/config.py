@@ -29,7 +29,10 @@ class TrainConfig:
     max_train_rows: int | None = 12_000
     handwritten_repeat: int = 1  # hand-written rows count this many times against generated ones
     freeze_embeddings: bool = False
+    pooling: str = "mean"  # "mean" (as E5 was trained) or "cls" (the stock BERT pooler head)
+    linear_handwritten_weight: float = 1.0  # sample weight of non-generated rows in the linear fit
     eval_steps: int = 200
+    time_budget_minutes: float | None = None  # fine-tuning stops (evaluating first) after this long
     early_stopping_patience: int = 3
     seed: int = 13
     threads: int = 2
@@ -58,6 +61,14 @@ class TrainConfig:
             raise ValueError(f"training config max_train_rows must be >= 1 or null, got {self.max_train_rows}")
         if not 0.5 <= self.target_precision <= 1.0:
             raise ValueError(f"training config target_precision must be in [0.5, 1], got {self.target_precision}")
+        if self.time_budget_minutes is not None and not (
+                isinstance(self.time_budget_minutes, (int, float)) and self.time_budget_minutes > 0):
+            raise ValueError(f"training config time_budget_minutes must be > 0 or null, got {self.time_budget_minutes!r}")
+        if self.pooling not in ("mean", "cls"):
+            raise ValueError(f"training config pooling must be 'mean' or 'cls', got {self.pooling!r}")
+        if not isinstance(self.linear_handwritten_weight, (int, float)) or not self.linear_handwritten_weight > 0:
+            raise ValueError("training config linear_handwritten_weight must be a number > 0, "
+                             f"got {self.linear_handwritten_weight!r}")
         if not isinstance(self.extra_train_files, list):
             raise TypeError(f"training config extra_train_files must be a list, got {self.extra_train_files!r}")
 

@@ -48,17 +48,14 @@ def _logits_module(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def load_classifier(checkpoint_dir: str | Path) -> torch.nn.Module:
-    """Load ``AutoModelForSequenceClassification`` in eval mode with eager attention."""
-    from transformers import AutoModelForSequenceClassification
+    """Load a fine-tuned multi-label checkpoint (mean or CLS pooling) in eval mode, eager attention."""
+    from training.modeling import load_fine_tuned
 
-    path = Path(checkpoint_dir)
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"not a checkpoint directory (no config.json): {path}")
-    model = AutoModelForSequenceClassification.from_pretrained(path, attn_implementation="eager")
+    model = load_fine_tuned(checkpoint_dir, attn_implementation="eager")
     if model.config.problem_type not in (None, "multi_label_classification"):
         logger.warning("%s has problem_type=%r, exporting its logits anyway",
-                       path, model.config.problem_type)
-    return model.eval()
+                       checkpoint_dir, model.config.problem_type)
+    return model
 
 
 def export_onnx(checkpoint_dir: str | Path, out_dir: str | Path, quantize: bool) -> Path:
