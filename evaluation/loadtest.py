@@ -96,9 +96,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, workers: int, artifact: str | None, fallback_only: bool, work_dir: str) -> subprocess.Popen:
-    """uvicorn on 127.0.0.1:``port``; its stderr goes to ``work_dir/server.log`` (a pipe could fill up)."""
+def start_server(port: int, workers: int, artifact: str | None, fallback_only: bool, work_dir: str,
+                 settings: Sequence[str] = ()) -> subprocess.Popen:
+    """uvicorn on 127.0.0.1:``port``; its stderr goes to ``work_dir/server.log`` (a pipe could fill up).
+
+    ``settings`` are ``NAME=VALUE`` service settings (``model_workers=1``), passed as ``VCGUARD_NAME``.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("VCGUARD_")}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+        env[f"VCGUARD_{name.strip().upper()}"] = value
     env["VCGUARD_DATABASE_URL"] = f"sqlite:///{Path(work_dir) / 'loadtest.db'}"
     if artifact:
         env["VCGUARD_ARTIFACT_PATH"] = str(Path(artifact).resolve())
@@ -216,7 +225,7 @@ async def main_async(args: argparse.Namespace) -> int:
     port = free_port()
     base = f"http://{HOST}:{port}"
     with tempfile.TemporaryDirectory(prefix="vcguard-loadtest-") as work_dir:
-        proc = start_server(port, args.workers, args.artifact, args.fallback_only, work_dir)
+        proc = start_server(port, args.workers, args.artifact, args.fallback_only, work_dir, args.set)
         try:
             ready = await wait_ready(base, proc, work_dir)
             mode = "fallback only" if args.fallback_only else f"engine {ready.get('engine')}"
@@ -257,6 +266,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=20.0, help="at most this many seconds per level (default 20)")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32], help="levels (default: 1 8 32)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a service setting for the server, e.g. --set model_workers=1 --set model_threads=2")
     p.add_argument("--warmup", type=int, default=100, help="unmeasured requests first (default 100)")
     p.add_argument("--texts", help="JSONL file or directory with 'text' fields (default: data/seed)")
     args = p.parse_args(argv)
@@ -270,6 +281,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error(f"--workers must be in [1, 16], got {args.workers}")
     if args.warmup < 0:
         p.error(f"--warmup must be >= 0, got {args.warmup}")
+    bad = [item for item in args.set if "=" not in item or not item.partition("=")[0].strip()]
+    if bad:
+        p.error(f"--set expects NAME=VALUE, got {bad}")
     return args
 
 

@@ -81,7 +81,7 @@ def build_state(settings: Settings, metrics: Metrics, classifier: Classifier | N
                        clf.degraded_reason)
     moderator = Moderator(budget_ms=settings.model_budget_ms, budget_per_item_ms=settings.model_budget_per_item_ms,
                           workers=settings.model_workers, max_pending=settings.model_max_pending,
-                          fallback_only=settings.fallback_only)
+                          fallback_only=settings.fallback_only, max_batch=settings.model_batch_max)
     state = AppState(settings, metrics, clf, moderator, db_engine, sessions)
     state.lexicon = LiveLexicon(clf.rules.lexicon, state.install_rules)
     state.lexicon.refresh(sessions)

@@ -338,6 +338,44 @@ def test_busy_model_pool_sends_extra_requests_to_the_fallback() -> None:
         Moderator(budget_ms=0, budget_per_item_ms=0, workers=1, max_pending=1)
 
 
+def test_concurrent_requests_share_one_model_call_and_get_their_own_answers() -> None:
+    clf = model_classifier(delay_s=0.3)
+    moderator = Moderator(budget_ms=5000, budget_per_item_ms=0, workers=1, max_pending=16, max_batch=16)
+    texts = [["first"], ["zztrigger one"], ["plain"], ["zztrigger two", "plain two"]]
+
+    async def all_at_once() -> list[list[str]]:
+        first = asyncio.ensure_future(moderator.classify(clf, texts[0]))
+        await asyncio.sleep(0.1)  # the lone first request runs at once; the rest queue behind it
+        outcomes = await asyncio.gather(first, *(moderator.classify(clf, t) for t in texts[1:]))
+        return [[r.decision for r in o.results] for o in outcomes]
+
+    try:
+        decisions = asyncio.run(all_at_once())
+    finally:
+        moderator.close()
+    # two model calls: the first request alone, then the three that queued meanwhile, together
+    assert clf.model.calls == 2  # type: ignore[union-attr]
+    assert [len(d) for d in decisions] == [1, 1, 1, 2]
+    assert decisions[1] == ["block"] and decisions[3][0] == "block"
+    assert decisions[0] == ["allow"] and decisions[2] == ["allow"] and decisions[3][1] == "allow"
+
+
+def test_a_request_that_timed_out_in_the_queue_is_never_classified() -> None:
+    clf = model_classifier(delay_s=0.4)
+    moderator = Moderator(budget_ms=100, budget_per_item_ms=0, workers=1, max_pending=16)
+
+    async def two() -> list[str | None]:
+        outcomes = await asyncio.gather(moderator.classify(clf, ["a"]), moderator.classify(clf, ["b"]))
+        await asyncio.sleep(0.6)  # let the worker finish the first and look at the queue again
+        return [o.fallback_reason for o in outcomes]
+
+    try:
+        assert asyncio.run(two()) == ["timeout", "timeout"]
+    finally:
+        moderator.close()
+    assert clf.model.calls == 1  # type: ignore[union-attr]
+
+
 def test_threshold_overrides_from_settings(api_client: Callable[..., TestClient]) -> None:
     client = api_client(thresholds={"exchange_link": {"block": 1.0, "review": 1.0}, "qr_lure": {"block": 1.0}})
     labels = {item["label"]: item for item in client.get("/v1/labels").json()}
@@ -604,3 +642,6 @@ def test_loadtest_table_and_bounds() -> None:
         parse_args(["--requests", "0"])
     with pytest.raises(SystemExit):
         parse_args(["--artifact", "x", "--fallback-only"])
+    assert parse_args(["--set", "model_workers=1"]).set == ["model_workers=1"]
+    with pytest.raises(SystemExit):
+        parse_args(["--set", "model_workers"])
