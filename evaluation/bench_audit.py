@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
         configs: list[tuple[str, dict[str, Any]]] = [
             ("default loader, 1 worker", {"artifact": args.artifact, "workers": 1}),
+            ("default loader, 1 worker x 2 threads", {"artifact": args.artifact, "workers": 1, "threads": 2}),
             ("default loader, 2 workers", {"artifact": args.artifact, "workers": 2}),
             ("fallback only (rules), 1 worker", {"rules_only": True, "workers": 1}),
             ("fallback only (rules), 2 workers", {"rules_only": True, "workers": 2}),

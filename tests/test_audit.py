@@ -270,6 +270,12 @@ def test_two_workers_give_the_same_results_as_one(tmp_path: Path, mixed_jsonl: P
     assert Path(two["errors_path"]).read_bytes() == Path(one["errors_path"]).read_bytes()
 
 
+@pytest.mark.parametrize("field", ["workers", "threads", "batch_size"])
+def test_counts_below_one_are_refused_by_name(tmp_path: Path, mixed_jsonl: Path, field: str) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be an integer >= 1"):
+        AuditConfig(input=mixed_jsonl, out=tmp_path / "out.jsonl", **{field: 0}).checked()
+
+
 def test_ray_engine_gives_the_same_results_as_local(tmp_path: Path, mixed_jsonl: Path) -> None:
     pytest.importorskip("ray.data", reason="ray[data] is not installed (pip install 'vcguard[audit]')")
     local = audit(tmp_path, mixed_jsonl, "local.jsonl", rules_only=True)

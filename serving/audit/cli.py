@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text-col", default="text", help="field / column holding the text (default: text)")
     p.add_argument("--id-col", default="id", help="field / column holding the post id (default: id)")
     p.add_argument("--workers", type=int, default=1, help="classifier processes (Ray: actors); default 1")
+    p.add_argument("--threads", type=int, default=1,
+                   help="model threads per worker; default 1 (--workers 1 --threads 2 uses two cores in one process)")
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="local processes or Ray Data")
     p.add_argument("--ray-address", help="Ray cluster address (default: start Ray locally)")
     p.add_argument("--batch-size", type=int, default=64, help="posts per classifier call (default 64)")
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = AuditConfig(
         input=Path(args.input), out=Path(args.out), out_format=args.format, input_format=args.input_format,
-        text_col=args.text_col, id_col=args.id_col, workers=args.workers, batch_size=args.batch_size,
+        text_col=args.text_col, id_col=args.id_col, workers=args.workers, threads=args.threads, batch_size=args.batch_size,
         engine=args.engine, ray_address=args.ray_address, artifact=args.artifact, rules_only=args.rules_only,
         limit=args.limit, overwrite=args.overwrite,
     )

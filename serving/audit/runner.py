@@ -49,6 +49,7 @@ class AuditConfig:
     text_col: str = "text"
     id_col: str = "id"
     workers: int = 1
+    threads: int = 1  # ONNX Runtime threads per classifier process
     batch_size: int = 64
     engine: str = "local"
     ray_address: str | None = None
@@ -61,7 +62,7 @@ class AuditConfig:
 
     def checked(self) -> "AuditConfig":
         """Return a copy with paths and the output format resolved; ValueError on a bad value."""
-        for name in ("workers", "batch_size", "commit_rows"):
+        for name in ("workers", "threads", "batch_size", "commit_rows"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -206,7 +207,7 @@ def run_audit(config: AuditConfig, *, progress: bool = False, on_batch: OnBatch 
     if any(p.resolve() == spec.path.resolve() for p in paths.all()):
         raise ValueError(f"--out {cfg.out} would overwrite the input {spec.path}")
     # With worker processes (or Ray actors) this classifier only answers the model version.
-    clf = make_classifier(cfg.artifact, cfg.rules_only)
+    clf = make_classifier(cfg.artifact, cfg.rules_only, threads=cfg.threads)
     meta = {"model_version": clf.version, "lexicon_version": clf.rules.lexicon.version,
             "degraded_reason": clf.degraded_reason}
     state = _open_state(cfg, spec, paths, meta)
@@ -225,7 +226,8 @@ def make_classifier(artifact: str | None, rules_only: bool, *, threads: int = 1)
     """The classifier the API uses: ``load_classifier(artifact)`` (strict when named), or rules alone.
 
     One inference thread by default: parallelism comes from ``--workers``, and every worker count
-    then computes the same floating-point sums, so results do not depend on it.
+    then computes the same floating-point sums, so results do not depend on it. ``--threads 2``
+    lets a single worker use both cores of a small machine instead.
     """
     if rules_only:
         from model.classifier import Classifier
@@ -380,12 +382,12 @@ def batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 _WORKER_CLF: Any = None
 
 
-def _init_worker(artifact: str | None, rules_only: bool) -> None:
+def _init_worker(artifact: str | None, rules_only: bool, threads: int) -> None:
     global _WORKER_CLF
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    _WORKER_CLF = make_classifier(artifact, rules_only)
+    _WORKER_CLF = make_classifier(artifact, rules_only, threads=threads)
 
 
 def _work(batch: list[Item]) -> BatchOutput:
@@ -403,7 +405,7 @@ def _pool_outputs(cfg: AuditConfig, batches: Iterator[list[Item]]) -> Iterator[B
     ctx.set_forkserver_preload(["serving.audit.runner", "model.classifier"]
                                + ([] if cfg.rules_only else ["model.loading"]))
     pool = ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(cfg.artifact, cfg.rules_only))
+                               initargs=(cfg.artifact, cfg.rules_only, cfg.threads))
     pending: deque[Future[BatchOutput]] = deque()
     try:
         for batch in batches:
