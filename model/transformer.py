@@ -53,6 +53,8 @@ class TransformerScorer:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         onnx_path, tokenizer_path = Path(onnx_path), Path(tokenizer_path)
         for p in (onnx_path, tokenizer_path):
             if not p.is_file():

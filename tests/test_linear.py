@@ -68,3 +68,4 @@ def test_save_load_round_trip_gives_identical_scores(fitted: LinearScorer, tmp_p
 def test_unfitted_scorer_refuses_to_predict() -> None:
     with pytest.raises(ValueError, match="not fitted"):
         LinearScorer().predict_proba(["text"])
+

@@ -133,3 +133,22 @@ def test_retune_rewrites_blend_and_thresholds_from_dev(artifact: Path, tmp_path:
     assert 0 <= tuned.metrics["dev"]["combined_macro_f1_at_review"] <= 1
     assert load_classifier(copy, strict=True).blend.model_weight == tuned.blend["model_weight"]
     assert vcguard_main(["retune", str(copy), "--target-precision", "2"]) == 2
+
+
+def test_int8_scores_do_not_depend_on_batchmates(artifact: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime.quantization")
+    from training.export import quantize_int8
+
+    copy = tmp_path / "int8"
+    shutil.copytree(artifact, copy)
+    manifest = Manifest.load(copy)
+    quantize_int8(artifact / manifest.files["onnx"], copy / "model.int8.onnx")
+    manifest.files["onnx"] = "model.int8.onnx"
+    manifest.base_model["int8"] = True
+    manifest.save(copy)
+    clf = load_classifier(copy, strict=True)
+    post = "币安注册送50U 邀请码 VC88A1"
+    others = ["今天天气很好", "央行提醒公众防范虚拟货币诈骗 " * 5, "scan the QR to order food 🍜"]
+    alone = clf.model.predict_proba([post])
+    mixed = clf.model.predict_proba([*others, post])
+    np.testing.assert_array_equal(mixed[-1], alone[0])

@@ -24,24 +24,37 @@ def _curve(scores: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return s, precision, recall
 
 
+def _between(t: np.ndarray, k: int) -> float:
+    """A threshold that keeps cut ``k`` (scores >= t[k]) but is not sitting on a dev score.
+
+    Halfway down to the next lower candidate: a threshold equal to a dev score flips that post on
+    the slightest numeric noise (int8 activations are quantized per batch), and rounding it up
+    would drop the post outright.
+    """
+    lower = float(t[k + 1]) if k + 1 < len(t) else 0.0
+    mid = (float(t[k]) + lower) / 2
+    rounded = round(mid, 6)
+    return rounded if lower < rounded <= float(t[k]) else mid
+
+
 def tune_label(scores: np.ndarray, gold: np.ndarray, target_precision: float) -> dict[str, float]:
-    """Review at the F1-best threshold; block at the lowest threshold reaching ``target_precision``."""
+    """Review at the F1-best cut; block at the lowest cut whose precision (and every higher cut's)
+    reaches ``target_precision``. Thresholds sit halfway to the next lower dev score."""
     if gold.sum() == 0:
         return {"block": FALLBACK_BLOCK, "review": 0.5}
     t, p, r = _curve(scores, gold)
     f1 = 2 * p * r / np.maximum(p + r, 1e-9)
-    review = float(max(t[int(np.argmax(f1))], MIN_REVIEW))
+    review = max(_between(t, int(np.argmax(f1))), MIN_REVIEW)
     ok = np.flatnonzero(p >= target_precision)
-    # The lowest threshold whose cut (and every higher cut) still meets the precision target.
     block = FALLBACK_BLOCK
     if ok.size:
         bad = np.flatnonzero(p < target_precision)
         first_bad = bad[0] if bad.size else len(t)
         good_prefix = ok[ok < first_bad]
         if good_prefix.size:
-            block = float(t[good_prefix[-1]])
-    block = max(block, review)
-    return {"block": round(min(block, 0.999), 4), "review": round(min(review, block), 4)}
+            block = _between(t, int(good_prefix[-1]))
+    block = min(max(block, review), 0.999)
+    return {"block": block, "review": min(review, block)}
 
 
 def tune_thresholds(scores: np.ndarray, gold: np.ndarray, target_precision: float = 0.98) -> dict[str, dict[str, float]]:
