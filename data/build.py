@@ -49,14 +49,18 @@ def seed_digest(files: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def build(seed_dir: str | Path = SEED_DIR, seed: int = DEFAULT_SEED, target_train: int = DEFAULT_TARGET_TRAIN) -> BuildResult:
-    """Validate, split and generate; see the module docstring."""
+def build(seed_dir: str | Path = SEED_DIR, seed: int = DEFAULT_SEED, target_train: int = DEFAULT_TARGET_TRAIN,
+          pinned: dict[str, str] | None = None) -> BuildResult:
+    """Validate, split and generate; see the module docstring.
+
+    ``pinned`` maps groups to the split they must keep (the previous build's ``group_split``).
+    """
     files = seed_files(seed_dir)
     seeds = validate_files(files)
     # Tag every negative with its must-allow class so the split files carry it.
     seeds = [replace(r, neg_class=neg_class_of(r)) if not r.labels else r for r in seeds]
     keys = {r.id: dedup_key(r.text) for r in seeds}
-    split = assign_splits(seeds, keys=keys)
+    split = assign_splits(seeds, keys=keys, pinned=pinned)
     rows = {name: list(split.rows[name]) for name in SPLITS}
 
     held_out = {keys[r.id] for name in ("dev", "test") for r in rows[name]}

@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--seed-dir", default=str(SEED_DIR), help="directory of hand-written *.jsonl files")
     b.add_argument("--out", default=str(BUILD_DIR), help="output directory (default: data/build)")
     b.add_argument("--target-train", type=int, default=None, help="train rows to reach (default 32000)")
+    b.add_argument("--reshuffle", action="store_true",
+                   help="place every group afresh; by default groups keep the split they have in --out's "
+                        "manifest, so trained models never meet their training rows in dev or test")
     b.set_defaults(handler=run_build)
 
     v = dsub.add_parser("validate", help="validate JSONL files or directories (default: the seed set)")
@@ -35,16 +38,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from data.build import DEFAULT_TARGET_TRAIN, build, write_build
+    from data.build import DEFAULT_TARGET_TRAIN, build, read_manifest, write_build
 
     target = args.target_train if args.target_train is not None else DEFAULT_TARGET_TRAIN
     if target < 0:
         raise ValueError(f"--target-train must be >= 0, got {target}")
-    result = build(args.seed_dir, args.seed, target)
+    previous = None if args.reshuffle else read_manifest(args.out)
+    pinned = (previous or {}).get("group_split") or None
+    result = build(args.seed_dir, args.seed, target, pinned=pinned)
     paths = write_build(result, args.out)
     m = result.manifest
     counts = ", ".join(f"{k} {v} ({m['handwritten'][k]} hand-written)" for k, v in m["counts"].items())
     print(f"wrote {paths['train'].parent}: {counts}")
+    if pinned:
+        new = sorted(set(m["group_split"]) - set(pinned))
+        print(f"{len(pinned)} known group(s) kept their split; {len(new)} new group(s) placed")
     if m["dropped_seed_rows"] or m["dropped_generated"]:
         print(f"dropped as near-duplicates across splits: {len(m['dropped_seed_rows'])} seed row(s), "
               f"{m['dropped_generated']} generated row(s); see {paths['manifest']}")

@@ -9,6 +9,9 @@
   that has it, then fills up to 15% of the rows (and at least ``min_test`` rows), each time adding the
   unit that best fills the strata still short of 15% (ties in hash order); dev does the same to
   15%; the rest is train.
+* ``pinned`` (the previous build's group -> split map) keeps every known group where it was, so
+  adding seed rows never moves a row that a trained model has already seen into dev or test; only
+  new groups are placed by the rules above.
 * Test holds hand-written rows only. A row whose normalized text already appears in a split of
   higher precedence (test > dev > train) is dropped.
 """
@@ -132,6 +135,7 @@ def assign_splits(
     dev_frac: float = 0.15,
     min_test: int = 320,
     keys: dict[str, str] | None = None,
+    pinned: dict[str, str] | None = None,
 ) -> SplitResult:
     """Assign every (non-generated) row to a split by its unit; see the module docstring."""
     keys = keys if keys is not None else {r.id: dedup_key(r.text) for r in rows}
@@ -141,6 +145,14 @@ def assign_splits(
     test_ok = {u.name: all(r.source == "handwritten" for r in u.rows) for u in units}
     n_units = Counter(s for u in units for s in u.strata)
     chosen: dict[str, str] = {}
+    for unit in units:
+        pins = [pinned[g] for g in unit.groups if pinned and g in pinned]
+        bad = [p for p in pins if p not in SPLITS]
+        if bad:
+            raise ValueError(f"pinned split {bad[0]!r} for a group of unit {unit.name!r} is not one of {SPLITS}")
+        if pins:  # a unit merging groups from several splits goes to the most held-out one
+            split = min(pins, key=("test", "dev", "train").index)
+            chosen[unit.name] = "dev" if split == "test" and not test_ok[unit.name] else split
 
     def cover(split: str, required: Iterable[str], eligible: dict[str, bool] | None = None) -> None:
         for stratum in sorted(required, key=lambda s: (n_units[s], s)):

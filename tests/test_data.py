@@ -211,3 +211,18 @@ def test_loader_returns_multi_hot_vectors_in_label_order(tmp_path: Path) -> None
     assert ds["test"][0]["labels"][LABELS.index("mining")] == 1.0
     assert set(ds["test"].column_names) == {"id", "text", "labels", "lang", "group", "source", "neg_class"}
     assert ds["test"][0]["id"] == "c" and ds["test"][0]["source"] == "handwritten"
+
+
+def test_new_seed_groups_never_move_known_groups_between_splits() -> None:
+    from data.splits import assign_splits
+
+    seeds = validate_files(sorted(SEED_DIR.glob("*.jsonl")))
+    first = assign_splits(seeds)
+    new = [Row(id=f"ZZ-{i:04d}", text=f"全新的一批手写样本第{i}条：扫码进群领USDT空投，名额{i * 7}个", labels=("qr_lure",),
+               lang="zh", group=f"ZZ-new-batch-{i % 3}", source="handwritten", note="test row") for i in range(40)]
+    again = assign_splits([*seeds, *new], pinned=first.unit_split)
+    assert {g: again.unit_split[g] for g in first.unit_split} == first.unit_split
+    assert {again.unit_split[f"ZZ-new-batch-{k}"] for k in range(3)} <= set(SPLITS)
+    # without pins the same input may well reshuffle; with an unknown split name it is refused
+    with pytest.raises(ValueError, match="pinned split"):
+        assign_splits(seeds, pinned={seeds[0].group: "holdout"})
