@@ -2,8 +2,8 @@
 
 Model requests go into one queue that a few worker threads drain: a free worker takes every
 request waiting (up to ``max_batch`` posts) and classifies them in one ``classify_batch`` call, so
-under concurrency the transformer sees batches instead of many single posts competing for the
-same cores. No request waits for a batch to fill: a lone request runs at once.
+under concurrency the model threads never outnumber the cores and one thread hop serves many
+requests. No request waits for a batch to fill: a lone request runs at once.
 
 When a request misses its budget (or too many are already queued) it is answered by
 ``classify_batch(texts, use_model=False)``: keyword rules plus the linear scorer,
