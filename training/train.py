@@ -323,7 +323,9 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
     linear.save(artifact / LINEAR_FILE)
 
     window = WindowConfig(max_length=cfg.max_length, stride=cfg.stride)
-    scorer = TransformerScorer(artifact / "model.onnx", artifact / TOKENIZER_FILE, window, threads=cfg.threads)
+    # one window per call for int8, as load_classifier does: per-batch activation scales add noise
+    scorer = TransformerScorer(artifact / "model.onnx", artifact / TOKENIZER_FILE, window, threads=cfg.threads,
+                               batch_size=1 if cfg.quantize else 32)
     dev_model = scorer.predict_proba(norm_dev)
     dev_linear = linear.predict_proba(norm_dev)
     tuning = tune_decision(dev_rows, dev_model, dev_linear, cfg.target_precision)
