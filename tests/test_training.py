@@ -152,3 +152,16 @@ def test_int8_scores_do_not_depend_on_batchmates(artifact: Path, tmp_path: Path)
     alone = clf.model.predict_proba([post])
     mixed = clf.model.predict_proba([*others, post])
     np.testing.assert_array_equal(mixed[-1], alone[0])
+
+
+def test_time_budget_callback_evaluates_saves_and_stops_once_spent() -> None:
+    from transformers import TrainerControl, TrainerState
+
+    from training.train import time_budget_callback
+
+    state = TrainerState()
+    roomy, spent = time_budget_callback(60.0), time_budget_callback(0.0)
+    control = roomy.on_step_end(None, state, TrainerControl())
+    assert not (control.should_training_stop or control.should_evaluate or control.should_save)
+    control = spent.on_step_end(None, state, TrainerControl())
+    assert control.should_training_stop and control.should_evaluate and control.should_save

@@ -36,7 +36,7 @@ from training.thresholds import macro_f1, tune_thresholds
 logger = logging.getLogger(__name__)
 
 BLEND_WEIGHTS = (0.25, 0.5, 0.7, 0.85, 1.0)
-RULE_OVERRIDES = (0.9, 0.95, 0.99, 1.0)  # 1.0: a rule score never overrides the learned one
+RULE_OVERRIDES = (0.9, 0.95, 0.99, 1.0)  # 1.0: only a saturated rule score overrides the learned one
 HEAD_FRACTION = 1 / 3  # long training posts keep their head and their tail (where promo tails sit)
 
 
