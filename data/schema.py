@@ -13,7 +13,9 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
 
 from model.labels import LABEL_INDEX, LABELS
 
@@ -82,6 +84,11 @@ class Row:
         for name in self.labels:
             vec[LABEL_INDEX[name]] = 1.0
         return vec
+
+
+def label_matrix(rows: Sequence[Row], dtype: Any = np.float32) -> np.ndarray:
+    """Multi-hot ``(n, len(LABELS))`` matrix of the rows' labels, in :data:`LABELS` order."""
+    return np.array([r.label_vector() for r in rows], dtype=dtype).reshape(-1, len(LABELS))
 
 
 def _type_name(value: Any) -> str:
@@ -249,6 +256,7 @@ __all__ = [
     "Row",
     "check_file",
     "expand_paths",
+    "label_matrix",
     "read_rows",
     "row_from_obj",
     "validate_file",

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from data.schema import Row, label_matrix
 from evaluation import metrics
 from model.classifier import ENGINE_MODEL, Classifier, Result
 from model.decision import Policy, combine_scores, decide
@@ -47,18 +48,6 @@ TARGET_HARD_NEGATIVE_FPR = 0.01
 
 
 # --- reading a split ---------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class EvalRow:
-    """One labelled post, as evaluation needs it."""
-
-    id: str
-    text: str
-    labels: tuple[str, ...]
-    lang: str
-    neg_class: str = ""
-    source: str = ""
-
-
 def resolve_split(split: str | Path, split_dir: str | Path | None = None) -> tuple[str, Path]:
     """``(name, path)`` for a split name (``train`` / ``dev`` / ``test``) or a JSONL path."""
     text = str(split)
@@ -89,10 +78,10 @@ def _labels_of(value: Any, where: str) -> tuple[str, ...]:
     raise ValueError(f"{where}: 'labels' must be label names or a {len(LABELS)}-long multi-hot vector, got {value!r}")
 
 
-def read_split(path: str | Path) -> list[EvalRow]:
+def read_split(path: str | Path) -> list[Row]:
     """Rows of a JSONL split (corpus schema; ``labels`` as names or multi-hot); ValueError names file:line."""
     path = Path(path)
-    rows: list[EvalRow] = []
+    rows: list[Row] = []
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
@@ -109,26 +98,18 @@ def read_split(path: str | Path) -> list[EvalRow]:
                 raise ValueError(f"{where}: 'text' must be a non-empty string")
             if "labels" not in obj:
                 raise ValueError(f"{where}: missing field 'labels'")
-            rows.append(EvalRow(
+            rows.append(Row(
                 id=str(obj.get("id", f"{path.stem}:{number}")),
                 text=text,
                 labels=_labels_of(obj["labels"], where),
                 lang=str(obj.get("lang") or "unknown"),
-                neg_class=str(obj.get("neg_class") or ""),
+                group=str(obj.get("group") or ""),
                 source=str(obj.get("source") or ""),
+                neg_class=str(obj.get("neg_class") or ""),
             ))
     if not rows:
         raise ValueError(f"{path} holds no rows")
     return rows
-
-
-def label_matrix(rows: Sequence[EvalRow]) -> np.ndarray:
-    """Multi-hot ``(n, len(LABELS))`` matrix of the rows' gold labels."""
-    y = np.zeros((len(rows), len(LABELS)), dtype=int)
-    for i, row in enumerate(rows):
-        for label in row.labels:
-            y[i, LABEL_INDEX[label]] = 1
-    return y
 
 
 # --- scoring -------------------------------------------------------------------------------------------
@@ -249,7 +230,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return f"{flat[:head]} … {flat[-(limit - head - 3):]}"
 
 
-def worst_errors(rows: Sequence[EvalRow], run: SystemRun, k: int = WORST_ERRORS) -> list[dict[str, Any]]:
+def worst_errors(rows: Sequence[Row], run: SystemRun, k: int = WORST_ERRORS) -> list[dict[str, Any]]:
     """The ``k`` worst errors of ``run``: post-level errors first, the most confident first.
 
     A missed promotion's severity is ``1 - max gold-label score``; a false alarm's is its highest
@@ -282,7 +263,7 @@ def worst_errors(rows: Sequence[EvalRow], run: SystemRun, k: int = WORST_ERRORS)
 
 
 # --- the whole evaluation -------------------------------------------------------------------------------
-def _system_metrics(rows: Sequence[EvalRow], y: np.ndarray, run: SystemRun) -> dict[str, Any]:
+def _system_metrics(rows: Sequence[Row], y: np.ndarray, run: SystemRun) -> dict[str, Any]:
     out = metrics.summarize(y, run.flags, run.decisions)
     out.update(metrics.ranking(y, run.scores))
     out["policy"] = run.policy.to_mapping()
@@ -344,7 +325,7 @@ def evaluate(artifact: str | Path | Classifier, split: str | Path, out_dir: str 
     started = time.perf_counter()
     runs = score_systems(clf, [r.text for r in rows], batch_size=batch_size, progress=progress)
     elapsed = time.perf_counter() - started
-    y = label_matrix(rows)
+    y = label_matrix(rows, int)
     systems = {name: _system_metrics(rows, y, run) for name, run in runs.items()}
     result: dict[str, Any] = {
         "artifact": artifact_name,

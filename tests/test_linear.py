@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data.schema import validate_file
+from data.schema import label_matrix, validate_file
 from model.labels import LABELS
 from model.linear import LinearScorer
 from model.normalize import normalize
@@ -17,11 +17,7 @@ CORPUS = Path(__file__).parent / "fixtures" / "corpus_small"
 
 def _data(split: str) -> tuple[list[str], np.ndarray]:
     rows = validate_file(CORPUS / f"{split}.jsonl")
-    y = np.zeros((len(rows), len(LABELS)))
-    for i, row in enumerate(rows):
-        for label in row.labels:
-            y[i, LABELS.index(label)] = 1
-    return [normalize(r.text).text for r in rows], y
+    return [normalize(r.text).text for r in rows], label_matrix(rows, float)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from data.schema import Row, validate_file
+from data.schema import Row, label_matrix, validate_file
 from model.artifact import Manifest
 from model.decision import Blend
 from model.labels import LABELS
@@ -41,14 +41,6 @@ HEAD_FRACTION = 1 / 3  # long training posts keep their head and their tail (whe
 
 
 # --- data ----------------------------------------------------------------------------------------
-def multi_hot(rows: Sequence[Row]) -> np.ndarray:
-    y = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
-    for i, row in enumerate(rows):
-        for label in row.labels:
-            y[i, LABELS.index(label)] = 1.0
-    return y
-
-
 def sample_train(rows: list[Row], limit: int | None, seed: int, repeat: int = 1) -> list[Row]:
     """Keep every hand-written or feedback row (``repeat`` times), then fill up to ``limit`` with generated rows."""
     kept = [r for r in rows if r.source != "generated"] * repeat
@@ -234,7 +226,7 @@ def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np
 
     The fallback (rules + linear) keeps the chosen rule override and gets thresholds of its own.
     """
-    y = multi_hot(dev_rows).astype(int)
+    y = label_matrix(dev_rows, int)
     rule = rule_matrix(dev_rows, engine)
     best: tuple[float, float, float, dict[str, dict[str, float]]] | None = None
     for override in RULE_OVERRIDES:
@@ -289,7 +281,7 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
         train_rows.extend(validate_file(path))
     dev_rows = validate_file(dev_path)
     for name, rows in (("train", train_rows), ("dev", dev_rows)):
-        missing = [label for j, label in enumerate(LABELS) if multi_hot(rows)[:, j].sum() == 0]
+        missing = [label for j, label in enumerate(LABELS) if label_matrix(rows)[:, j].sum() == 0]
         if missing:
             raise ValueError(f"the {name} split has no rows for labels {missing}")
     sampled = sample_train(train_rows, cfg.max_train_rows, cfg.seed, cfg.handwritten_repeat)
@@ -298,7 +290,7 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
     norm_train_all = [normalize(r.text).text for r in train_rows]
     norm_sampled = [normalize(r.text).text for r in sampled]
     norm_dev = [normalize(r.text).text for r in dev_rows]
-    y_all, y_sampled, y_dev = multi_hot(train_rows), multi_hot(sampled), multi_hot(dev_rows)
+    y_all, y_sampled, y_dev = label_matrix(train_rows), label_matrix(sampled), label_matrix(dev_rows)
 
     run_dir = Path(cfg.output_dir)
     artifact = run_dir / "artifact"
