@@ -138,7 +138,10 @@ def test_surface_transforms_are_undone_by_normalization() -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[Row]]]:
     out = tmp_path_factory.mktemp("build")
-    result = build()
+    # As `vcguard data build` does: groups keep the split the committed build gave them.
+    committed = BUILD_DIR / "manifest.json"
+    pinned = json.loads(committed.read_text(encoding="utf-8")).get("group_split") if committed.is_file() else None
+    result = build(pinned=pinned)
     write_build(result, out)
     return out, result.splits  # the written files are read back (and validated) by the stats test
 
