@@ -10,6 +10,7 @@ decision). ``--fp32`` points at the fp32 ONNX export of the same model for compa
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import statistics
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 
 from evaluation.bench_rules import make_posts
 from model.artifact import Manifest
+from model.classifier import NOTE_SCREENED
 from model.loading import DEFAULT_ARTIFACT_DIR, load_classifier
 from model.normalize import normalize
 from model.transformer import TOKENIZER_FILE, TransformerScorer
@@ -87,9 +89,16 @@ def main() -> None:
     for threads in (1, 2):
         clf = load_classifier(args.artifact, strict=True, threads=threads)
         posts = posts_of_tokens(clf.model, args.tokens, args.batch_posts)  # type: ignore[arg-type]
-        p50, p99 = latency_ms(clf.classify_batch, posts[: args.single])
-        rate = throughput(clf.classify_batch, posts, args.batch)
-        print(f"| whole classifier (rules + linear + int8) | {threads} | {p50:.1f} | {p99:.1f} | {rate:.0f} |")
+        gate = clf.blend.screen_below
+        # The generated posts are two-thirds ordinary; with the screen on, some skip the transformer.
+        for screen in ([gate, 0.0] if gate > 0 else [0.0]):
+            clf.blend = replace(clf.blend, screen_below=screen)
+            skipped = sum(NOTE_SCREENED in r.notes for r in clf.classify_batch(posts))
+            p50, p99 = latency_ms(clf.classify_batch, posts[: args.single])
+            rate = throughput(clf.classify_batch, posts, args.batch)
+            label = f"screen {screen} ({skipped / len(posts):.0%} screened)" if screen else "screen off"
+            print(f"| whole classifier (rules + linear + int8), {label} | {threads} | {p50:.1f} | {p99:.1f} "
+                  f"| {rate:.0f} |")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import numpy as np
 
 from data.schema import Row, label_matrix
 from evaluation import metrics
-from model.classifier import ENGINE_MODEL, Classifier, Result
+from model.classifier import ENGINE_MODEL, NOTE_SCREENED, Classifier, Result
 from model.decision import Policy, combine_scores, decide
 from model.labels import LABEL_INDEX, LABELS
 
@@ -122,6 +122,7 @@ class SystemRun:
     flags: np.ndarray  # (n, len(LABELS)) bool: action review or block
     decisions: np.ndarray  # (n,) object: allow / review / block
     policy: Policy
+    screened: int | None = None  # combined only: posts the screen decided without the transformer
 
 
 class _Recorder:
@@ -165,14 +166,16 @@ def _from_results(results: Sequence[Result], policy: Policy) -> tuple[SystemRun,
     n = len(results)
     scores, rule, flags = np.zeros((n, len(LABELS))), np.zeros((n, len(LABELS))), np.zeros((n, len(LABELS)), bool)
     decisions = np.empty(n, dtype=object)
+    screened = 0
     for i, res in enumerate(results):
         decisions[i] = res.decision
+        screened += NOTE_SCREENED in res.notes
         for item in res.labels:
             j = LABEL_INDEX[item["label"]]
             scores[i, j] = item["score"]
             rule[i, j] = item["rule_score"]
             flags[i, j] = item["action"] != "allow"
-    return SystemRun("combined", scores, flags, decisions, policy), rule
+    return SystemRun("combined", scores, flags, decisions, policy, screened), rule
 
 
 def score_systems(clf: Classifier, texts: Sequence[str], *, batch_size: int = BATCH_SIZE,
@@ -196,7 +199,9 @@ def score_systems(clf: Classifier, texts: Sequence[str], *, batch_size: int = BA
     with tqdm(total=len(texts), desc="scoring", unit="post", disable=not progress) as bar:
         for start in range(0, len(texts), batch_size):
             batch = list(texts[start : start + batch_size])
-            out = shadow.classify_batch(batch)
+            # The transformer also scores screened posts, for the transformer-alone system; their
+            # combined decision ignores it, as in the service.
+            out = shadow.classify_batch(batch, score_screened=True)
             if model is not None:
                 model_parts.append(_checked(model, "transformer", len(batch), start))
                 if out and out[0].engine != ENGINE_MODEL:
@@ -268,6 +273,8 @@ def _system_metrics(rows: Sequence[Row], y: np.ndarray, run: SystemRun) -> dict[
     out.update(metrics.ranking(y, run.scores))
     out["policy"] = run.policy.to_mapping()
     out["by_lang"] = metrics.breakdown([r.lang for r in rows], y, run.flags, run.decisions)
+    if run.screened is not None:
+        out["screened_posts"] = run.screened
     by_class: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         if not row.labels:

@@ -69,6 +69,10 @@ def render(result: dict[str, Any]) -> str:
         f"{result['n_promotional']} promotional, {result['n_hard_negative']} hard negatives. "
         f"Scored in {result['scoring_seconds']} s on {result['created_at']}.",
     ]
+    screened = systems.get("combined", {}).get("screened_posts")
+    if screened:
+        parts.append(f"\nThe screen decided {screened} of {result['n_rows']} posts ({screened / result['n_rows']:.1%}) "
+                     "without the transformer (no rule hit, linear scores below the artifact's `screen_below`).")
     if result.get("systems_missing"):
         parts.append(f"\nNot evaluated (the artifact lacks the scorer): {', '.join(result['systems_missing'])}.")
 

@@ -103,12 +103,22 @@ class Blend:
 
     model_weight: float = 0.8
     rule_override: float = 0.95
+    # Screening: a post with no rule hit whose highest linear score is below this skips the
+    # transformer and is decided like the fallback (0 turns screening off).
+    screen_below: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("model_weight", "rule_override"):
+        for name in ("model_weight", "rule_override", "screen_below"):
             value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"blend {name}={value!r} must be in [0, 1]")
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"blend {name}={value!r} must be a number in [0, 1]")
+
+
+def screened(rule_scores: Mapping[str, float], linear_scores: Mapping[str, float] | None, blend: Blend) -> bool:
+    """Whether a post can skip the transformer: no rule matched and the linear scorer sees nothing."""
+    if blend.screen_below <= 0.0 or linear_scores is None:
+        return False
+    return max(rule_scores.values(), default=0.0) <= 0.0 and max(linear_scores.values()) < blend.screen_below
 
 
 def combine_scores(

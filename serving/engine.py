@@ -1,14 +1,16 @@
 """Running the classifier under a per-request model time budget, with micro-batching.
 
-Model requests go into one queue that a few worker threads drain: a free worker takes every
-request waiting (up to ``max_batch`` posts) and classifies them in one ``classify_batch`` call, so
-under concurrency the model threads never outnumber the cores and one thread hop serves many
+A request is first *prepared* on the event loop (normalization, rules, linear scorer): posts the
+screen clears (no rule hit, linear scores near zero) are decided there and never wait for the
+transformer. The other posts go into one queue that a few worker threads drain: a free worker
+takes every request waiting (up to ``max_batch`` posts) and scores them in one transformer call,
+so under concurrency the model threads never outnumber the cores and one thread hop serves many
 requests. No request waits for a batch to fill: a lone request runs at once.
 
-When a request misses its budget (or too many are already queued) it is answered by
-``classify_batch(texts, use_model=False)``: keyword rules plus the linear scorer,
-``engine="fallback"``. A request that timed out before a worker took it is skipped; one already
-running finishes in the background and its answer is dropped.
+When a request misses its budget (or too many are already queued) its prepared posts are decided
+without the transformer: keyword rules plus the linear scorer, ``engine="fallback"``. A request
+that timed out before a worker took it is skipped; one already running finishes in the
+background and its scores are dropped.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 from starlette.concurrency import run_in_threadpool
 
-from model.classifier import ENGINE_MODEL, Classifier, Result
+from model.classifier import Classifier, Prepared, Result, Scorer
+from model.labels import LABELS
 
 logger = logging.getLogger(__name__)
 
-# Below this many characters in a request, the rules run on the event loop: a thread hop costs
-# more than the work (~0.3 ms per short post); longer requests go to the thread pool.
+# Below this many characters in a request, preparation runs on the event loop: a thread hop costs
+# more than the work (~0.7 ms per short post); longer requests go to the thread pool.
 INLINE_CHARS = 4000
 
 REASON_DEGRADED = "degraded"
@@ -49,13 +53,13 @@ class Outcome:
 
 @dataclass(slots=True)
 class _Job:
-    clf: Classifier
+    model: Scorer
     texts: list[str]
-    future: Future[list[Result]]
+    future: Future[np.ndarray]
 
 
 class MicroBatcher:
-    """Worker threads that run queued ``classify_batch`` jobs together, up to ``max_batch`` posts."""
+    """Worker threads that run queued transformer jobs together, up to ``max_batch`` posts a call."""
 
     def __init__(self, workers: int, max_batch: int) -> None:
         if workers < 1 or max_batch < 1:
@@ -68,12 +72,12 @@ class MicroBatcher:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, clf: Classifier, texts: Sequence[str]) -> Future[list[Result]]:
-        """Queue ``texts``; the future resolves to their results, in order."""
+    def submit(self, model: Scorer, texts: Sequence[str]) -> Future[np.ndarray]:
+        """Queue ``texts`` for ``model``; the future resolves to their scores, one row per text."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
-        future: Future[list[Result]] = Future()
-        self._queue.put(_Job(clf, list(texts), future))
+        future: Future[np.ndarray] = Future()
+        self._queue.put(_Job(model, list(texts), future))
         return future
 
     def _take(self) -> list[_Job] | None:
@@ -96,26 +100,27 @@ class MicroBatcher:
 
     def _run(self) -> None:
         while (jobs := self._take()) is not None:
-            # Jobs carry the classifier snapshot of their request; a lexicon swap between two
-            # requests puts them in separate calls.
-            by_clf: dict[int, list[_Job]] = {}
+            # A model swap between two requests puts their jobs in separate calls.
+            by_model: dict[int, list[_Job]] = {}
             for job in jobs:
-                by_clf.setdefault(id(job.clf), []).append(job)
-            for group in by_clf.values():
-                self._classify(group)
+                by_model.setdefault(id(job.model), []).append(job)
+            for group in by_model.values():
+                self._score(group)
 
     @staticmethod
-    def _classify(jobs: list[_Job]) -> None:
+    def _score(jobs: list[_Job]) -> None:
         texts = [t for job in jobs for t in job.texts]
         try:
-            results = jobs[0].clf.classify_batch(texts)
+            probs = np.asarray(jobs[0].model.predict_proba(texts), dtype=float)
+            if probs.shape != (len(texts), len(LABELS)):
+                raise ValueError(f"the transformer returned shape {probs.shape}, expected {(len(texts), len(LABELS))}")
         except BaseException as exc:  # the callers fall back; this thread must live on
             for job in jobs:
                 job.future.set_exception(exc)
             return
         start = 0
         for job in jobs:
-            job.future.set_result(results[start:start + len(job.texts)])
+            job.future.set_result(probs[start:start + len(job.texts)])
             start += len(job.texts)
 
     def close(self) -> None:
@@ -147,36 +152,46 @@ class Moderator:
 
     async def classify(self, clf: Classifier, texts: Sequence[str]) -> Outcome:
         """Classify ``texts`` with ``clf`` (a snapshot: lexicon swaps never split a request)."""
-        if not self.uses_model(clf):
+        prepared = await self._prepare(clf, texts)
+        model = clf.model
+        if model is None or self.fallback_only:
             reason = None
             if clf.degraded_reason is not None:
                 reason = REASON_DEGRADED
-            elif self.fallback_only and clf.model is not None:
+            elif model is not None:
                 reason = REASON_FORCED
-            return Outcome(await self._fallback(clf, texts), reason)
+            return Outcome(clf.finish(prepared, None, use_model=False), reason)
+        if not prepared.needs_model:  # the screen cleared every post
+            return Outcome(clf.finish(prepared, None), None)
         if not self._slots.acquire(blocking=False):
-            return self._noted(await self._fallback(clf, texts), REASON_BUSY)
+            return self._fallback(clf, prepared, REASON_BUSY)
         try:
-            future = self._batcher.submit(clf, texts)
+            future = self._batcher.submit(model, prepared.model_views())
         except RuntimeError:  # the batcher is closed: the app is stopping
             self._slots.release()
-            return self._noted(await self._fallback(clf, texts), REASON_BUSY)
+            return self._fallback(clf, prepared, REASON_BUSY)
         future.add_done_callback(lambda _f: self._slots.release())
+        n = len(prepared.needs_model)
         try:
-            results = await asyncio.wait_for(asyncio.wrap_future(future), self.budget_s(len(texts)))
+            probs = await asyncio.wait_for(asyncio.wrap_future(future), self.budget_s(n))
         except TimeoutError:
             logger.warning("model missed its %.0f ms budget for %d post(s); answering from the fallback",
-                           self.budget_s(len(texts)) * 1000, len(texts))
-            return self._noted(await self._fallback(clf, texts), REASON_TIMEOUT)
-        if any(r.engine != ENGINE_MODEL for r in results):  # the scorer raised inside classify_batch
-            return self._noted(results, REASON_MODEL_ERROR)
-        return Outcome(results, None)
+                           self.budget_s(n) * 1000, n)
+            return self._fallback(clf, prepared, REASON_TIMEOUT)
+        except Exception:
+            logger.exception("the transformer failed on %d post(s); answering from the fallback", n)
+            return self._fallback(clf, prepared, REASON_MODEL_ERROR)
+        return Outcome(clf.finish(prepared, probs), None)
 
     @staticmethod
-    async def _fallback(clf: Classifier, texts: Sequence[str]) -> list[Result]:
+    async def _prepare(clf: Classifier, texts: Sequence[str]) -> Prepared:
         if sum(len(t) for t in texts) <= INLINE_CHARS:
-            return clf.classify_batch(texts, use_model=False)
-        return await run_in_threadpool(clf.classify_batch, texts, use_model=False)
+            return clf.prepare(texts)
+        return await run_in_threadpool(clf.prepare, texts)
+
+    @classmethod
+    def _fallback(cls, clf: Classifier, prepared: Prepared, reason: str) -> Outcome:
+        return cls._noted(clf.finish(prepared, None, use_model=False), reason)
 
     @staticmethod
     def _noted(results: list[Result], reason: str) -> Outcome:

@@ -115,12 +115,14 @@ class ModerateResponse(BaseModel):
     labels: list[LabelScore]
     evidence: list[EvidenceItem]
     entities: Entities
-    engine: Engine = Field(description="model; fallback (rules + linear scorer); rules (keyword rules only)")
+    engine: Engine = Field(description="model (the transformer scored the post, or the screen cleared it: note "
+                                       "screened_out); fallback (rules + linear scorer); rules (keyword rules only)")
     model_version: str
     lexicon_version: str
     latency_ms: float
     degraded: bool = Field(description="true when the model could not be loaded at startup")
-    notes: list[str] = Field(description="e.g. empty_text, model_time_budget_exceeded")
+    notes: list[str] = Field(description="e.g. empty_text, model_time_budget_exceeded, screened_out (no rule "
+                                         "hit and near-zero linear scores: decided without the transformer)")
 
 
 class BatchRequest(BaseModel):

@@ -636,7 +636,7 @@ def test_loadtest_table_and_bounds() -> None:
     level = Level(8, latencies_s=[0.001 * i for i in range(1, 101)], elapsed_s=2.0)
     level.engines["rules"] = 100
     table = markdown([level], "fallback only")
-    assert "| fallback only | 8 | 100 | 0 | 50 | 51.0 | 100.0 | - | - | rules 100% |" in table
+    assert "| fallback only | 8 | 100 | 0 | 50 | 51.0 | 100.0 | - | - | - | rules 100% |" in table
     assert parse_args([]).concurrency == [1, 8, 32]
     with pytest.raises(SystemExit):
         parse_args(["--requests", "0"])

@@ -117,7 +117,7 @@ def test_window_max_pooling_finds_a_tail(artifact: Path) -> None:
 
 
 def test_retune_rewrites_blend_and_thresholds_from_dev(artifact: Path, tmp_path: Path) -> None:
-    from training.train import BLEND_WEIGHTS, RULE_OVERRIDES
+    from training.train import BLEND_WEIGHTS, RULE_OVERRIDES, SCREEN_GATES
     from vcguard.cli import main as vcguard_main
 
     copy = tmp_path / "artifact"
@@ -129,6 +129,7 @@ def test_retune_rewrites_blend_and_thresholds_from_dev(artifact: Path, tmp_path:
     assert vcguard_main(["retune", str(copy), "--dev", str(CORPUS / "dev.jsonl")]) == 0
     tuned = Manifest.load(copy)
     assert tuned.blend["model_weight"] in BLEND_WEIGHTS and tuned.blend["rule_override"] in RULE_OVERRIDES
+    assert tuned.blend["screen_below"] in (0.0, *SCREEN_GATES)
     assert tuned.thresholds != manifest.thresholds and "retuned_at" in tuned.metrics
     assert 0 <= tuned.metrics["dev"]["combined_macro_f1_at_review"] <= 1
     assert load_classifier(copy, strict=True).blend.model_weight == tuned.blend["model_weight"]

@@ -36,6 +36,9 @@ from training.thresholds import macro_f1, tune_thresholds
 logger = logging.getLogger(__name__)
 
 BLEND_WEIGHTS = (0.25, 0.5, 0.7, 0.85, 1.0)
+# Screen gates tried (linear-score ceilings under which a post with no rule hit skips the transformer).
+SCREEN_GATES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1)
+SCREEN_MARGIN = 2.0
 RULE_OVERRIDES = (0.9, 0.95, 0.99, 1.0)  # 1.0: only a saturated rule score overrides the learned one
 HEAD_FRACTION = 1 / 3  # long training posts keep their head and their tail (where promo tails sit)
 
@@ -243,8 +246,19 @@ def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np
     fallback_scores = _blend_matrix(rule, None, dev_linear, 1.0, override)
     fallback_thresholds = tune_thresholds(fallback_scores, y, target_precision)
     fallback_f1 = macro_f1(_flags(fallback_scores, fallback_thresholds), y)
-    return DecisionTuning(Blend(model_weight=w, rule_override=override), thresholds, fallback_thresholds, f1,
-                          fallback_f1)
+    screen = tune_screen(rule, dev_linear, y)
+    logger.info("screen: posts with no rule hit and linear scores below %.3f skip the transformer", screen)
+    return DecisionTuning(Blend(model_weight=w, rule_override=override, screen_below=screen), thresholds,
+                          fallback_thresholds, f1, fallback_f1)
+
+
+def tune_screen(rule: np.ndarray, linear: np.ndarray, y: np.ndarray) -> float:
+    """The screen gate: the largest of ``SCREEN_GATES`` at most 1/``SCREEN_MARGIN`` of the lowest
+    top linear score among dev promotions with no rule hit, so no dev promotion is screened out
+    and there is room for unseen ones. 0.0 (no screening) when no gate fits."""
+    unmatched = (y.sum(axis=1) > 0) & (rule.max(axis=1) <= 0)
+    lowest = float(linear[unmatched].max(axis=1).min()) if unmatched.any() else 1.0
+    return max((g for g in SCREEN_GATES if g <= lowest / SCREEN_MARGIN), default=0.0)
 
 
 def retune(artifact: str | Path, dev_path: str | Path, target_precision: float = 0.98, threads: int = 2) -> DecisionTuning:
