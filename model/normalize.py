@@ -108,6 +108,9 @@ _SPACED_LATIN = re.compile(rf"(?<![a-z0-9])[a-z0-9](?:{_SEP}{{1,3}}[a-z0-9]){{2,
 # A Latin token holding at least one letter and one look-alike digit or symbol.
 _LEET_TOKEN = re.compile(r"(?<![a-z0-9])(?=[a-z0-9$@]*[a-z])[a-z0-9]*[013457$@8][a-z0-9$@]*(?![a-z0-9])")
 _SINGLE_LEET = re.compile(r"(?<![0-9])[0134578](?![0-9])|(?<=[a-z])[$@](?=[a-z])")
+# A number with a unit, time or ordinal (8pm, 5am, 3rd, 4th, 5km, 8gb): read as written, not as leet.
+_NUMBER_WITH_UNIT = re.compile(r"[0-9]+(?:st|nd|rd|th|am|pm|km|kg|cm|mm|ml|mg|gb|mb|tb|kb|hz|khz|mhz|ghz|"
+                               r"min|hrs?|yrs?|mo|px|ms|kw|kwh|ft|lb|lbs|oz|pcs)")
 
 _TLDS = (
     "com|net|org|io|me|cc|co|app|xyz|top|vip|pro|info|link|site|online|club|ai|so|tv|biz|us|uk|"
@@ -229,7 +232,10 @@ def _scheme(m: re.Match[str]) -> list[tuple[str, int]]:
 def _leet(m: re.Match[str]) -> list[tuple[str, int]]:
     token = m.group()
     # Only single digits inside a token of two or more letters: trc20, s21 and 1000u stay.
-    fixed = token if sum(c.isalpha() for c in token) < 2 else _SINGLE_LEET.sub(lambda d: _LEET[d.group()], token)
+    if sum(c.isalpha() for c in token) < 2 or _NUMBER_WITH_UNIT.fullmatch(token):
+        fixed = token
+    else:
+        fixed = _SINGLE_LEET.sub(lambda d: _LEET[d.group()], token)
     return [(c, m.start() + i) for i, c in enumerate(fixed)]
 
 

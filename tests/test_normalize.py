@@ -32,6 +32,8 @@ CASES = [
     ("t。me/abc", "t.me/abc", "Chinese full stop inside a link"),
     ("hxxps://x.io", "https://x.io", "hxxps scheme"),
     ("trc20 s21 1000u", "trc20 s21 1000u", "real numbers inside tokens stay"),
+    ("8pm 5am 3rd 4th 5km 8gb", "8pm 5am 3rd 4th 5km 8gb", "numbers with a unit, time or ordinal stay"),
+    ("8inance 0kx", "binance okx", "a leading digit before other letters is still a look-alike"),
     ("我 们", "我们", "spaces between Chinese characters join"),
     ("hello world", "hello world", "spaces between English words stay"),
     ("买币，安全第一", "买币,安全第一", "sentence punctuation is never joined across"),
