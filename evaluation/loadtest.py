@@ -33,6 +33,8 @@ from typing import Sequence
 
 import httpx
 
+from model.classifier import ENGINE_MODEL, NOTE_SCREENED
+
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"  # loopback only, by design: this script never targets another machine
@@ -242,7 +244,7 @@ def engine_of(body: bytes) -> str:
     """The answering engine, with screened posts counted apart from those the transformer scored."""
     data = json.loads(body)
     engine = str(data.get("engine"))
-    return "screened" if engine == "model" and "screened_out" in data.get("notes", ()) else engine
+    return "screened" if engine == ENGINE_MODEL and NOTE_SCREENED in data.get("notes", ()) else engine
 
 
 async def run_level(base: str, requests: Sequence[bytes], concurrency: int, max_requests: int, duration_s: float,
