@@ -10,9 +10,9 @@ decision). ``--fp32`` points at the fp32 ONNX export of the same model for compa
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 

@@ -14,7 +14,7 @@ from model.artifact import ArtifactError, Manifest
 from model.classifier import Classifier
 from model.linear import LinearScorer
 from model.rules import RuleEngine
-from model.transformer import TransformerScorer
+from model.transformer import TransformerScorer, windows_per_call
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +52,7 @@ def load_classifier(artifact: str | Path | None = None, *, strict: bool = False,
     model = None
     reason = None
     try:
-        # Dynamic int8 quantizes activations with one scale per call, taken over the whole batch:
-        # a post's score would then depend on the posts batched with it (by up to 0.4 measured on
-        # dev). One window per call keeps every score a function of its own post.
-        batch_size = 1 if manifest.base_model.get("int8", True) else 32
+        batch_size = windows_per_call(bool(manifest.base_model.get("int8", True)))
         model = TransformerScorer(path / manifest.files["onnx"], path / manifest.files["tokenizer"],
                                   manifest.window_config(), threads=threads, batch_size=batch_size)
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt models

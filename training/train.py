@@ -29,7 +29,7 @@ from model.lexicon import default_lexicon
 from model.linear import LINEAR_FILE, LinearScorer
 from model.normalize import normalize
 from model.rules import RuleEngine
-from model.transformer import TOKENIZER_FILE, TransformerScorer, WindowConfig
+from model.transformer import TOKENIZER_FILE, TransformerScorer, WindowConfig, windows_per_call
 from training.config import TrainConfig
 from training.thresholds import macro_f1, tune_thresholds
 
@@ -329,9 +329,8 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
     linear.save(artifact / LINEAR_FILE)
 
     window = WindowConfig(max_length=cfg.max_length, stride=cfg.stride)
-    # one window per call for int8, as load_classifier does: per-batch activation scales add noise
     scorer = TransformerScorer(artifact / "model.onnx", artifact / TOKENIZER_FILE, window, threads=cfg.threads,
-                               batch_size=1 if cfg.quantize else 32)
+                               batch_size=windows_per_call(cfg.quantize))
     dev_model = scorer.predict_proba(norm_dev)
     dev_linear = linear.predict_proba(norm_dev)
     tuning = tune_decision(dev_rows, dev_model, dev_linear, cfg.target_precision)
