@@ -82,7 +82,8 @@ class TransformerScorer:
         if None in (self._cls, self._sep, self._pad):
             raise ValueError(f"tokenizer {tokenizer_path} lacks <s>, </s> or <pad>")
 
-    def _window_ids(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+    def windows_of(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+        """Token-id windows of ``texts`` (special tokens added) and, for each, the index of its post."""
         encodings = self.tokenizer.encode_batch([self.config.prefix + t for t in texts], add_special_tokens=False)
         body = self.config.max_length - 2
         rows, owner = [], []
@@ -92,11 +93,9 @@ class TransformerScorer:
                 owner.append(i)
         return rows, owner
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Scores, shape ``(n, len(LABELS))``; a label's score is its max over a post's windows."""
-        if len(texts) == 0:
-            return np.zeros((0, len(LABELS)))
-        rows, owner = self._window_ids(texts)
+    def score_windows(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
+        """Sigmoid scores of each window from :meth:`windows_of`, shape ``(len(rows), len(LABELS))``;
+        at most ``batch_size`` windows go into one ONNX call."""
         logits = np.empty((len(rows), len(LABELS)), dtype=np.float32)
         order = sorted(range(len(rows)), key=lambda r: len(rows[r]))  # similar lengths pad less
         for k in range(0, len(order), self.batch_size):
@@ -111,8 +110,19 @@ class TransformerScorer:
             if "token_type_ids" in self._input_names:
                 feeds["token_type_ids"] = np.zeros_like(ids)
             logits[chunk] = self.session.run(None, feeds)[0]
-        probs = 1.0 / (1.0 + np.exp(-logits))
-        out = np.zeros((len(texts), len(LABELS)))
-        for r, i in enumerate(owner):
-            np.maximum(out[i], probs[r], out=out[i])
-        return out
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Scores, shape ``(n, len(LABELS))``; a label's score is its max over a post's windows."""
+        if len(texts) == 0:
+            return np.zeros((0, len(LABELS)))
+        rows, owner = self.windows_of(texts)
+        return max_over_windows(self.score_windows(rows), owner, len(texts))
+
+
+def max_over_windows(window_scores: np.ndarray, owner: Sequence[int], n_posts: int) -> np.ndarray:
+    """Each post's scores: the maximum over its windows (``owner[r]`` is window ``r``'s post)."""
+    out = np.zeros((n_posts, window_scores.shape[1] if window_scores.ndim == 2 else len(LABELS)))
+    for r, i in enumerate(owner):
+        np.maximum(out[i], window_scores[r], out=out[i])
+    return out
