@@ -166,3 +166,28 @@ def test_time_budget_callback_evaluates_saves_and_stops_once_spent() -> None:
     assert not (control.should_training_stop or control.should_evaluate or control.should_save)
     control = spent.on_step_end(None, state, TrainerControl())
     assert control.should_training_stop and control.should_evaluate and control.should_save
+
+
+def test_teacher_targets_mix_labels_with_the_teachers_scores(artifact: Path) -> None:
+    from training.train import teacher_targets
+
+    texts = ["收u出u 秒到", "今天天气很好", "收u出u 秒到"]  # a repeated row is scored once, used twice
+    y = np.zeros((3, len(LABELS)), dtype=np.float32)
+    y[0, LABELS.index("stablecoin_otc")] = y[2, LABELS.index("stablecoin_otc")] = 1.0
+    teacher = load_classifier(artifact, strict=True).model.predict_proba(texts)  # type: ignore[union-attr]
+    np.testing.assert_allclose(teacher_targets(artifact, texts, y, 0.0, threads=1), y)
+    np.testing.assert_allclose(teacher_targets(artifact, texts, y, 1.0, threads=1), teacher, atol=1e-6)
+    half = teacher_targets(artifact, texts, y, 0.5, threads=1)
+    np.testing.assert_allclose(half, (y + teacher) / 2, atol=1e-6)
+    assert half[0, LABELS.index("stablecoin_otc")] >= 0.5 > half[1].max()
+
+
+def test_distillation_settings_are_validated(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="distill_weight"):
+        TrainConfig(distill_weight=1.5)
+    with pytest.raises(TypeError, match="teacher_artifact"):
+        TrainConfig(teacher_artifact=3)  # type: ignore[arg-type]
+    from training.train import teacher_targets
+
+    with pytest.raises(ArtifactError):
+        teacher_targets(tmp_path / "missing", ["x"], np.zeros((1, len(LABELS))), 0.5, threads=1)

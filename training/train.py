@@ -54,6 +54,30 @@ def sample_train(rows: list[Row], limit: int | None, seed: int, repeat: int = 1)
     return kept + generated[: max(0, limit - len(kept))]
 
 
+def teacher_targets(teacher: str | Path, texts: Sequence[str], y: np.ndarray, weight: float,
+                    threads: int = 2) -> np.ndarray:
+    """Soft training targets ``(1 - weight) * y + weight * teacher``, the teacher being the
+    transformer of another artifact scoring the (normalized) training texts; each distinct text is
+    scored once."""
+    from tqdm import tqdm
+
+    from model.loading import load_classifier
+
+    clf = load_classifier(teacher, strict=True, threads=threads)
+    if clf.model is None:
+        raise ValueError(f"teacher artifact {teacher} has no transformer")
+    distinct = list(dict.fromkeys(texts))
+    scores: dict[str, np.ndarray] = {}
+    chunk = 256
+    with tqdm(total=len(distinct), desc="teacher scores", unit="post") as bar:
+        for k in range(0, len(distinct), chunk):
+            part = distinct[k : k + chunk]
+            scores.update(zip(part, np.asarray(clf.model.predict_proba(part), dtype=np.float32)))
+            bar.update(len(part))
+    soft = np.stack([scores[t] for t in texts]) if texts else np.zeros((0, len(LABELS)), dtype=np.float32)
+    return ((1.0 - weight) * y + weight * soft).astype(np.float32)
+
+
 def corpus_hash(paths: Sequence[Path]) -> str:
     digest = hashlib.sha256()
     for path in paths:
@@ -313,7 +337,11 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
     artifact.mkdir(parents=True)
 
     base = prepare_base(cfg, norm_train_all)
-    best = fine_tune(cfg, base, norm_sampled, y_sampled, norm_dev, y_dev, run_dir, max_steps)
+    targets = y_sampled
+    if cfg.teacher_artifact is not None:
+        logger.info("distilling from %s (teacher weight %.2f)", cfg.teacher_artifact, cfg.distill_weight)
+        targets = teacher_targets(cfg.teacher_artifact, norm_sampled, y_sampled, cfg.distill_weight, cfg.threads)
+    best = fine_tune(cfg, base, norm_sampled, targets, norm_dev, y_dev, run_dir, max_steps)
     tuned_at = time.time()
 
     from training.export import export_onnx
