@@ -99,7 +99,7 @@ class MicroBatcher:
     A unit is one window of a post for the transformer (so a long post's windows run on every free
     worker at once and its future resolves as soon as its last window is scored), or one post for
     a scorer without windows. A worker takes as many waiting units of one model as fit one call:
-    the model's ``batch_size`` windows, or ``max_batch`` posts.
+    up to ``max_batch``, and no more windows than the model's ``batch_size`` (1 for int8).
     """
 
     def __init__(self, workers: int, max_batch: int) -> None:
@@ -129,7 +129,9 @@ class MicroBatcher:
         return Ticket(job)
 
     def _per_call(self, job: _Job) -> int:
-        return max(1, int(getattr(job.model, "batch_size", 1))) if job.windowed else self.max_batch
+        if job.windowed:
+            return max(1, min(int(getattr(job.model, "batch_size", 1)), self.max_batch))
+        return self.max_batch
 
     def _take(self) -> list[tuple[_Job, int]] | None:
         with self._cond:

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     model_budget_ms: float = Field(250.0, gt=0, description="model time budget per request")
     model_budget_per_item_ms: float = Field(15.0, ge=0, description="extra budget per batch item after the first")
     model_workers: int = Field(2, ge=1, description="threads running the model path")
-    model_batch_max: int = Field(16, ge=1, description="posts of queued requests a model thread classifies in one call")
+    model_batch_max: int = Field(16, ge=1, description="most queued windows (posts, for a model without windows) in one model call; "
+                                 "an int8 model takes one window a call")
     model_threads: int = Field(1, ge=1, description="intra-op threads of each ONNX Runtime call")
     model_max_pending: int = Field(16, ge=1, description="model calls in flight before requests skip the model")
     thresholds: dict[str, dict[str, float]] = Field(

@@ -146,3 +146,18 @@ def test_a_closed_batcher_refuses_new_work() -> None:
         pool.submit(WindowedScorer(), ["late"])
     with pytest.raises(ValueError, match="workers"):
         MicroBatcher(workers=0, max_batch=4)
+
+
+def test_a_call_takes_no_more_windows_than_the_model_or_the_setting_allows() -> None:
+    model = WindowedScorer(delay_s=0.02)
+    model.batch_size = 4  # type: ignore[misc]  # an fp32 model batches windows
+    for max_batch, most in ((16, 4), (2, 2)):
+        pool = MicroBatcher(workers=1, max_batch=max_batch)
+        model.calls.clear()
+        try:
+            pool.submit(model, ["warm"])
+            pool.submit(model, ["|".join(f"w{i}" for i in range(9))]).future.result(timeout=5)
+        finally:
+            pool.close()
+        sizes = [len(rows) for _, rows, _ in model.calls]
+        assert sum(sizes) == 10 and max(sizes) == most, sizes
