@@ -81,6 +81,10 @@ class _Job:
         self.dropped = False  # the caller gave up or a call failed: skip the units left
 
 
+class BatcherClosed(RuntimeError):
+    """Raised by :meth:`MicroBatcher.submit` once the batcher is closed (the app is stopping)."""
+
+
 class Ticket:
     """What :meth:`MicroBatcher.submit` returns: the future of the scores, and a way to give up."""
 
@@ -123,7 +127,7 @@ class MicroBatcher:
             return Ticket(job)
         with self._cond:
             if self._closed:
-                raise RuntimeError("the batcher is closed")
+                raise BatcherClosed("the batcher is closed")
             self._pending.extend((job, i) for i in range(len(job.units)))
             self._cond.notify(len(job.units))
         return Ticket(job)
@@ -243,9 +247,14 @@ class Moderator:
             return self._fallback(clf, prepared, REASON_BUSY)
         try:
             ticket = self._batcher.submit(model, prepared.model_views())
-        except RuntimeError:  # the batcher is closed: the app is stopping
+        except BatcherClosed:  # the app is stopping
             self._slots.release()
             return self._fallback(clf, prepared, REASON_BUSY)
+        except Exception:  # cutting the posts into windows failed (the tokenizer)
+            self._slots.release()
+            logger.exception("the transformer could not take %d post(s); answering from the fallback",
+                             len(prepared.needs_model))
+            return self._fallback(clf, prepared, REASON_MODEL_ERROR)
         future = ticket.future
         future.add_done_callback(lambda _f: self._slots.release())
         n = len(prepared.needs_model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import Future
@@ -10,8 +11,9 @@ from typing import Sequence
 import numpy as np
 import pytest
 
+from model.classifier import ENGINE_FALLBACK, Classifier
 from model.labels import LABEL_INDEX, LABELS
-from serving.engine import MicroBatcher
+from serving.engine import MicroBatcher, Moderator
 
 MINING = LABEL_INDEX["mining"]
 
@@ -161,3 +163,23 @@ def test_a_call_takes_no_more_windows_than_the_model_or_the_setting_allows() -> 
             pool.close()
         sizes = [len(rows) for _, rows, _ in model.calls]
         assert sum(sizes) == 10 and max(sizes) == most, sizes
+
+
+def test_a_tokenizer_failure_is_answered_by_the_fallback() -> None:
+    class BadTokenizer(WindowedScorer):
+        def windows_of(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
+            raise ValueError("tokenizer exploded")
+
+    class Linear:
+        def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+            return np.full((len(texts), len(LABELS)), 0.5)
+
+    clf = Classifier(model=BadTokenizer(), linear=Linear(), version="bad-tokenizer")
+    moderator = Moderator(budget_ms=2000, budget_per_item_ms=0, workers=1, max_pending=1)  # a leaked slot would make the second "busy"
+    try:
+        outcome = asyncio.run(moderator.classify(clf, ["any post at all"]))
+        again = asyncio.run(moderator.classify(clf, ["another"]))
+    finally:
+        moderator.close()
+    assert outcome.fallback_reason == "model_error" and again.fallback_reason == "model_error"
+    assert outcome.results[0].engine == ENGINE_FALLBACK and "model_error" in outcome.results[0].notes
