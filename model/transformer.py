@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from model.int8 import session_bytes
 from model.labels import LABELS
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -53,10 +54,14 @@ def windows_per_call(int8: bool) -> int:
 
 
 class TransformerScorer:
-    """Sigmoid scores from an ONNX sequence-classification model and its fast tokenizer."""
+    """Sigmoid scores from an ONNX sequence-classification model and its fast tokenizer.
+
+    ``widen_int8`` (default: decided from the CPU) runs an int8 model with uint8 weights, see
+    :mod:`model.int8`.
+    """
 
     def __init__(self, onnx_path: str | Path, tokenizer_path: str | Path, config: WindowConfig = WindowConfig(),
-                 *, threads: int = 1, batch_size: int = 32) -> None:
+                 *, threads: int = 1, batch_size: int = 32, widen_int8: bool | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -69,7 +74,9 @@ class TransformerScorer:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        # Widened where this CPU's int8 kernel saturates, so every machine gives the same scores.
+        self.session = ort.InferenceSession(session_bytes(onnx_path, widen_int8), options,
+                                            providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()

@@ -303,6 +303,7 @@ def retune(artifact: str | Path, dev_path: str | Path, target_precision: float =
     dev_metrics = manifest.metrics.setdefault("dev", {})
     dev_metrics["combined_macro_f1_at_review"] = round(tuning.dev_f1, 4)
     dev_metrics["fallback_macro_f1_at_review"] = round(tuning.fallback_dev_f1, 4)
+    manifest.metrics["dev_rows"] = len(dev_rows)
     manifest.metrics["retuned_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest.save(artifact)
     return tuning
