@@ -23,6 +23,7 @@ from model.artifact import Manifest
 from model.classifier import NOTE_SCREENED
 from model.loading import DEFAULT_ARTIFACT_DIR, load_classifier
 from model.normalize import normalize
+from model.int8 import u8s8_is_exact
 from model.transformer import TOKENIZER_FILE, TransformerScorer
 
 
@@ -73,15 +74,22 @@ def main() -> None:
     # (name, model file, windows per ONNX call): the shipped int8 model runs one window per call
     # (its activation scales are per call, so batching would make scores depend on batchmates);
     # the batched int8 row shows what that costs.
-    variants = [("int8 (shipped)", int8, 1), (f"int8, {args.batch} windows per call (not used)", int8, args.batch)]
+    # widen: None lets the loader decide from this CPU's int8 kernel (model/int8.py); True forces
+    # the uint8 weights that CPUs without an exact int8 kernel run.
+    exact = u8s8_is_exact()
+    shipped = "int8 (shipped)" + ("" if exact else ", widened to uint8 on this CPU")
+    variants = [(shipped, int8, 1, None), (f"int8, {args.batch} windows per call (not used)", int8, args.batch, None)]
+    if exact:
+        variants.append(("int8 widened to uint8 (what CPUs without VNNI run)", int8, 1, True))
     if args.fp32.is_file():
-        variants.append(("fp32", args.fp32, args.batch))
+        variants.append(("fp32", args.fp32, args.batch, None))
+    print(f"int8 kernel on this CPU: {'exact (VNNI)' if exact else 'saturating: int8 weights are widened'}")
     print(f"| scorer | threads | p50 ms ({args.tokens} tok) | p99 ms | posts/s (batch {args.batch}) |")
     print("|---|---|---|---|---|")
-    for name, path, per_call in variants:
+    for name, path, per_call, widen in variants:
         for threads in (1, 2):
             scorer = TransformerScorer(path, tokenizer, manifest.window_config(), threads=threads,
-                                       batch_size=per_call)
+                                       batch_size=per_call, widen_int8=widen)
             posts = [normalize(p).text for p in posts_of_tokens(scorer, args.tokens, args.batch_posts)]
             p50, p99 = latency_ms(scorer.predict_proba, posts[: args.single])
             rate = throughput(scorer.predict_proba, posts, args.batch)
