@@ -21,9 +21,9 @@ import numpy as np
 from evaluation.bench_rules import make_posts
 from model.artifact import Manifest
 from model.classifier import NOTE_SCREENED
+from model.int8 import u8s8_is_exact
 from model.loading import DEFAULT_ARTIFACT_DIR, load_classifier
 from model.normalize import normalize
-from model.int8 import u8s8_is_exact
 from model.transformer import TOKENIZER_FILE, TransformerScorer
 
 

@@ -76,12 +76,13 @@ def widen_weights(model_bytes: bytes) -> tuple[bytes, int]:
         for k, name in enumerate(node.input):
             users.setdefault(name, set()).add((node.op_type, k))
     rewritten: set[str] = set()
-    for n, node in enumerate(graph.node):
+    added_zero: dict[str, onnx.TensorProto] = {}  # weight name -> the zero point given to it
+    for node in graph.node:
         if node.op_type != "MatMulInteger" or len(node.input) < 2:
             continue
         weight = inits.get(node.input[1])
-        if weight is None or weight.data_type != TensorProto.INT8:
-            continue  # weight computed at run time or already uint8
+        if weight is None or (weight.data_type != TensorProto.INT8 and weight.name not in rewritten):
+            continue  # weight computed at run time or uint8 from the start
         if users[weight.name] != {("MatMulInteger", 1)}:
             raise ValueError(f"int8 weight {weight.name!r} is also used by {sorted(users[weight.name])}; "
                              "cannot shift it to uint8")
@@ -91,16 +92,16 @@ def widen_weights(model_bytes: bytes) -> tuple[bytes, int]:
                 raise ValueError(f"zero point {node.input[3]!r} of {weight.name!r} is not a constant")
             if users[zero.name] != {("MatMulInteger", 3)}:
                 raise ValueError(f"zero point {zero.name!r} is also used by {sorted(users[zero.name])}")
-        else:  # no zero point means 0: give the shifted weight an explicit one of 128
-            zero_name = f"{weight.name}_u8_zero_point"
-            graph.initializer.append(numpy_helper.from_array(np.array(0, dtype=np.int8), zero_name))
-            zero = graph.initializer[-1]
-            inits[zero_name] = zero
-            users[zero_name] = {("MatMulInteger", 3)}
+        else:  # no zero point means 0: give the shifted weight an explicit one (128 once shifted)
+            if weight.name not in added_zero:
+                graph.initializer.append(numpy_helper.from_array(np.array(0, dtype=np.int8),
+                                                                 f"{weight.name}_u8_zero_point"))
+                added_zero[weight.name] = graph.initializer[-1]
+            zero = added_zero[weight.name]
             inputs = list(node.input) + [""] * (4 - len(node.input))
-            inputs[3] = zero_name
-            del graph.node[n].input[:]
-            graph.node[n].input.extend(inputs)
+            inputs[3] = zero.name
+            del node.input[:]
+            node.input.extend(inputs)
         for tensor in (weight, zero):
             if tensor.name in rewritten:
                 continue

@@ -7,34 +7,33 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-quantization = pytest.importorskip("onnxruntime.quantization")
+pytest.importorskip("onnxruntime.quantization")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from model.int8 import PROBE_DEPTH, probe_model, session_bytes, u8s8_is_exact, widen_weights  # noqa: E402
+from training.export import quantize_int8  # noqa: E402
 
+# One pair of the probe's products is 2 * 255 * 127 = 64,770, beyond int16: a saturating kernel shows.
 EXACT_PROBE = PROBE_DEPTH * 255 * 127
+PROBE_FEEDS = {"a": np.full((1, PROBE_DEPTH), 255, dtype=np.uint8)}
 
 
-def _probe_output(model: bytes) -> np.ndarray:
-    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    return session.run(None, {"a": np.full((1, PROBE_DEPTH), 255, dtype=np.uint8)})[0]
-
-
-def test_probe_is_built_to_overflow_16_bits() -> None:
-    # One pair of products is 2 * 255 * 127 = 64,770, beyond int16: a saturating kernel shows.
-    assert 2 * 255 * 127 > np.iinfo(np.int16).max
-    assert isinstance(u8s8_is_exact(), bool)
+def _run(model: bytes | object, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    """Run an ONNX model given as bytes or a path."""
+    session = ort.InferenceSession(model if isinstance(model, bytes) else str(model),
+                                   providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)[0]
 
 
 def test_widened_probe_is_exact_on_any_cpu() -> None:
     widened, count = widen_weights(probe_model())
     assert count == 2
-    np.testing.assert_array_equal(_probe_output(widened), np.full((1, 16), EXACT_PROBE))
+    np.testing.assert_array_equal(_run(widened, PROBE_FEEDS), np.full((1, 16), EXACT_PROBE))
 
 
 def test_int8_kernel_verdict_matches_the_probe() -> None:
-    exact = bool(np.all(_probe_output(probe_model()) == EXACT_PROBE))
+    exact = bool(np.all(_run(probe_model(), PROBE_FEEDS) == EXACT_PROBE))
     assert u8s8_is_exact() is exact
 
 
@@ -51,7 +50,7 @@ def _matmul_model(tmp_path, rng: np.random.Generator):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     fp32, int8 = tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
     onnx.save(model, fp32)
-    quantization.quantize_dynamic(fp32, int8, weight_type=quantization.QuantType.QInt8, per_channel=True)
+    quantize_int8(fp32, int8)
     return fp32, int8
 
 
@@ -64,12 +63,6 @@ def _weights(model_bytes: bytes) -> dict[str, np.ndarray]:
         if node.op_type == "MatMulInteger":
             out[node.input[1]] = inits[node.input[1]].astype(np.int32) - inits[node.input[3]].astype(np.int32)
     return out
-
-
-def _run(model: bytes | str, x: np.ndarray) -> np.ndarray:
-    session = ort.InferenceSession(model if isinstance(model, bytes) else str(model),
-                                   providers=["CPUExecutionProvider"])
-    return session.run(None, {"x": x})[0]
 
 
 def test_widened_weights_are_uint8_and_mean_the_same(tmp_path) -> None:
@@ -96,12 +89,12 @@ def test_widened_model_scores_like_the_float_model(tmp_path) -> None:
     rng = np.random.default_rng(1)
     fp32, int8 = _matmul_model(tmp_path, rng)
     x = rng.normal(size=(16, 32)).astype(np.float32)
-    reference = _run(fp32, x)
-    widened = _run(session_bytes(int8, widen=True), x)
+    reference = _run(fp32, {"x": x})
+    widened = _run(session_bytes(int8, widen=True), {"x": x})
     scale = np.abs(reference).max()
     assert np.abs(widened - reference).max() < 0.05 * scale
     if u8s8_is_exact():  # here the int8 kernel is exact too, so both must agree to the last bit
-        np.testing.assert_allclose(_run(int8, x), widened, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(_run(int8, {"x": x}), widened, rtol=0, atol=1e-5)
 
 
 def test_session_bytes_leaves_float_models_and_exact_cpus_alone(tmp_path) -> None:
@@ -123,8 +116,27 @@ def test_missing_zero_point_gets_one(tmp_path) -> None:
     a = np.array([[1, 2, 3, 4], [250, 0, 7, 9]], dtype=np.uint8)
     widened, count = widen_weights(model.SerializeToString())
     assert count == 2
-    np.testing.assert_array_equal(_run_any(widened, {"a": a}), a.astype(np.int32) @ weight.astype(np.int32))
+    np.testing.assert_array_equal(_run(widened, {"a": a}), a.astype(np.int32) @ weight.astype(np.int32))
 
 
-def _run_any(model: bytes, feeds: dict[str, np.ndarray]) -> np.ndarray:
-    return ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+
+def test_weight_shared_by_two_products_without_zero_point() -> None:
+    # Both products must get the shifted zero point, not only the first one widened.
+    weight = np.arange(-6, 6, dtype=np.int8).reshape(4, 3)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w"], ["y1"]), helper.make_node("MatMulInteger", ["b", "w"], ["y2"])],
+        "shared",
+        [helper.make_tensor_value_info(n, TensorProto.UINT8, [2, 4]) for n in ("a", "b")],
+        [helper.make_tensor_value_info(n, TensorProto.INT32, [2, 3]) for n in ("y1", "y2")],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    a = np.array([[1, 2, 3, 4], [250, 0, 7, 9]], dtype=np.uint8)
+    b = np.array([[255, 255, 255, 255], [0, 1, 0, 1]], dtype=np.uint8)
+    widened, count = widen_weights(model.SerializeToString())
+    assert count == 2
+    session = ort.InferenceSession(widened, providers=["CPUExecutionProvider"])
+    y1, y2 = session.run(None, {"a": a, "b": b})
+    exact = weight.astype(np.int32)
+    np.testing.assert_array_equal(y1, a.astype(np.int32) @ exact)
+    np.testing.assert_array_equal(y2, b.astype(np.int32) @ exact)
