@@ -97,14 +97,17 @@ def main() -> None:
     for threads in (1, 2):
         clf = load_classifier(args.artifact, strict=True, threads=threads)
         posts = posts_of_tokens(clf.model, args.tokens, args.batch_posts)  # type: ignore[arg-type]
-        gate = clf.blend.screen_below
+        shipped = clf.blend
+        on = shipped.screen_below > 0 or shipped.screen_blocks
         # The generated posts are two-thirds ordinary; with the screen on, some skip the transformer.
-        for screen in ([gate, 0.0] if gate > 0 else [0.0]):
-            clf.blend = replace(clf.blend, screen_below=screen)
+        for blend in ([shipped, replace(shipped, screen_below=0.0, screen_blocks=False)] if on else [shipped]):
+            clf.blend = blend
             skipped = sum(NOTE_SCREENED in r.notes for r in clf.classify_batch(posts))
             p50, p99 = latency_ms(clf.classify_batch, posts[: args.single])
             rate = throughput(clf.classify_batch, posts, args.batch)
-            label = f"screen {screen} ({skipped / len(posts):.0%} screened)" if screen else "screen off"
+            screen = f"screen {blend.screen_below}{' + blocks' if blend.screen_blocks else ''}"
+            label = (f"{screen} ({skipped / len(posts):.0%} screened)"
+                     if blend.screen_below > 0 or blend.screen_blocks else "screen off")
             print(f"| whole classifier (rules + linear + int8), {label} | {threads} | {p50:.1f} | {p99:.1f} "
                   f"| {rate:.0f} |")
 

@@ -72,7 +72,9 @@ def render(result: dict[str, Any]) -> str:
     screened = systems.get("combined", {}).get("screened_posts")
     if screened:
         parts.append(f"\nThe screen decided {screened} of {result['n_rows']} posts ({screened / result['n_rows']:.1%}) "
-                     "without the transformer (no rule hit, linear scores below the artifact's `screen_below`).")
+                     "without the transformer: posts with no rule hit and linear scores below the artifact's "
+                     "`screen_below`, and, where its `screen_blocks` is on, posts a rule matched that the fallback "
+                     "already blocks.")
     if result.get("systems_missing"):
         parts.append(f"\nNot evaluated (the artifact lacks the scorer): {', '.join(result['systems_missing'])}.")
 

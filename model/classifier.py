@@ -74,8 +74,9 @@ class Classifier:
 
     With no transformer (or when it fails) the classifier answers from rules and the linear scorer
     and reports ``engine="fallback"`` (``"rules"`` when it was built without any learned scorer).
-    Posts the screen clears (``Blend.screen_below``) skip the transformer and are decided like the
-    fallback, keeping ``engine="model"`` with the note ``screened_out``.
+    Posts the screen takes out of the transformer's path (:func:`~model.decision.screened`: nothing
+    matched and the linear scores are near zero, or a rule matched and the fallback already blocks)
+    are decided like the fallback, keeping ``engine="model"`` with the note ``screened_out``.
     """
 
     def __init__(
@@ -131,7 +132,7 @@ class Classifier:
         needs_model = []
         if self.model is not None:
             for i, rr in enumerate(rule_results):
-                if not screened(rr.scores, _row(linear_probs, i), self.blend):
+                if not screened(rr.scores, _row(linear_probs, i), self.blend, self.fallback_policy):
                     needs_model.append(i)
         return Prepared(list(texts), norms, rule_results, views, linear_probs, needs_model)
 

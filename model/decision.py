@@ -106,19 +106,32 @@ class Blend:
     # Screening: a post with no rule hit whose highest linear score is below this skips the
     # transformer and is decided like the fallback (0 turns screening off).
     screen_below: float = 0.0
+    # A post that a keyword rule matched and that the fallback (rules + linear, with its own
+    # thresholds) already blocks skips the transformer too, and keeps the fallback's decision.
+    screen_blocks: bool = False
 
     def __post_init__(self) -> None:
         for name in ("model_weight", "rule_override", "screen_below"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"blend {name}={value!r} must be a number in [0, 1]")
+        if not isinstance(self.screen_blocks, bool):
+            raise TypeError(f"blend screen_blocks={self.screen_blocks!r} must be true or false")
 
 
-def screened(rule_scores: Mapping[str, float], linear_scores: Mapping[str, float] | None, blend: Blend) -> bool:
-    """Whether a post can skip the transformer: no rule matched and the linear scorer sees nothing."""
-    if blend.screen_below <= 0.0 or linear_scores is None:
+def screened(rule_scores: Mapping[str, float], linear_scores: Mapping[str, float] | None, blend: Blend,
+             fallback_policy: Policy | None = None) -> bool:
+    """Whether a post can skip the transformer: no rule matched and the linear scorer sees nothing,
+    or (with ``blend.screen_blocks`` and a ``fallback_policy``) a rule matched and the fallback
+    already blocks it."""
+    if linear_scores is None:
         return False
-    return max(rule_scores.values(), default=0.0) <= 0.0 and max(linear_scores.values()) < blend.screen_below
+    rule_hit = max(rule_scores.values(), default=0.0) > 0.0
+    if not rule_hit:
+        return blend.screen_below > 0.0 and max(linear_scores.values()) < blend.screen_below
+    if not blend.screen_blocks or fallback_policy is None:
+        return False
+    return decide(combine_scores(rule_scores, None, linear_scores, blend), fallback_policy).decision == "block"
 
 
 def combine_scores(

@@ -1,4 +1,5 @@
-"""The screen: posts with no rule hit and near-zero linear scores skip the transformer."""
+"""The screen: posts with no rule hit and near-zero linear scores skip the transformer, and so do
+posts a rule matched that the fallback already blocks (``Blend.screen_blocks``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from model.classifier import ENGINE_FALLBACK, ENGINE_MODEL, NOTE_SCREENED, Classifier
-from model.decision import Blend, screened
+from model.decision import Blend, Policy, Thresholds, screened
 from model.labels import LABEL_INDEX, LABELS
 from serving.engine import Moderator
-from training.train import tune_screen
+from training.train import tune_screen, tune_screen_blocks
 
 SPAM = "币安注册 binance.com/join?ref=VC88A1 邀请码 VC88A1，返佣30%！"  # rules hit
 PLAIN = "今天天气很好，我们去公园散步吧。"  # no rule hit
@@ -38,9 +39,10 @@ class CountingScorer:
         return out
 
 
-def classifier(gate: float, model: CountingScorer | None = None) -> Classifier:
+def classifier(gate: float, model: CountingScorer | None = None, screen_blocks: bool = False) -> Classifier:
     return Classifier(model=model or CountingScorer(low=0.5), linear=CountingScorer(),
-                      blend=Blend(model_weight=0.7, rule_override=1.0, screen_below=gate), version="screen-test")
+                      blend=Blend(model_weight=0.7, rule_override=1.0, screen_below=gate, screen_blocks=screen_blocks),
+                      version="screen-test")
 
 
 def test_screened_needs_no_rule_hit_and_low_linear_scores() -> None:
@@ -132,3 +134,50 @@ def test_evaluation_scores_the_transformer_on_every_post_and_counts_the_screened
     assert runs["combined"].screened == 2
     assert runs["transformer"].scores.shape == (3, len(LABELS)) and np.allclose(runs["transformer"].scores, 0.5)
     assert runs["combined"].decisions[0] == "allow"
+
+
+def test_screen_blocks_needs_a_rule_hit_and_a_fallback_block() -> None:
+    blend = Blend(rule_override=0.9, screen_blocks=True)
+    fallback = Policy(default=Thresholds(block=0.8, review=0.5))
+    quiet = dict.fromkeys(LABELS, 0.01)
+    matched = {**dict.fromkeys(LABELS, 0.0), "exchange_link": 0.95}  # over the override: the rule score stands
+    assert screened(matched, quiet, blend, fallback)
+    assert not screened({**matched, "exchange_link": 0.6}, quiet, blend, fallback), "the fallback only reviews it"
+    assert not screened(dict.fromkeys(LABELS, 0.0), {**quiet, "mining": 0.99}, blend, fallback), \
+        "no rule hit: a linear score alone never skips the transformer"
+    assert not screened(matched, quiet, Blend(rule_override=0.9), fallback), "screen_blocks off"
+    assert not screened(matched, quiet, blend), "no fallback policy given"
+    assert not screened(matched, None, blend, fallback), "no linear scorer: no screening"
+    with pytest.raises(TypeError, match="screen_blocks"):
+        Blend(screen_blocks="yes")  # type: ignore[arg-type]
+
+
+def test_posts_the_fallback_blocks_skip_the_transformer_and_keep_its_decision() -> None:
+    clf = classifier(0.0, screen_blocks=True)
+    hinted = f"{LINEAR_HINT} weekend plans"  # the linear scorer flags it but no rule matches: the model decides
+    results = clf.classify_batch([SPAM, hinted, PLAIN])
+    assert clf.model.seen == [clf.prepare([hinted]).views[0], clf.prepare([PLAIN]).views[0]]  # type: ignore[union-attr]
+    fallback = classifier(0.0).classify_batch([SPAM], use_model=False)[0]
+    assert results[0].engine == ENGINE_MODEL and NOTE_SCREENED in results[0].notes
+    assert results[0].decision == fallback.decision == "block"
+    assert [item["score"] for item in results[0].labels] == [item["score"] for item in fallback.labels]
+    assert NOTE_SCREENED not in results[1].notes and NOTE_SCREENED not in results[2].notes
+
+
+def test_tune_screen_blocks_turns_it_on_only_when_dev_loses_nothing() -> None:
+    thresholds = dict.fromkeys(LABELS, {"block": 0.8, "review": 0.5})
+    y = np.zeros((4, 6), dtype=int)
+    y[0, 0] = y[1, 1] = 1  # two promotions, two hard negatives
+    rule = np.zeros((4, 6))
+    rule[0, 0] = rule[2, 0] = 0.9
+    fallback = np.zeros((4, 6))
+    fallback[0, 0] = 0.95  # the fallback blocks the first promotion, which a rule matched
+    full = y.astype(bool).copy()  # the full decision is perfect
+    assert tune_screen_blocks(rule, y, full, fallback, thresholds)
+    fallback[0, 1] = 0.9  # ... but also flags a label it does not have (the other promotion's): F1 drops
+    assert not tune_screen_blocks(rule, y, full, fallback, thresholds)
+    fallback[0, 1] = 0.0
+    fallback[2, 0] = 0.85  # it would block a hard negative the full decision lets through
+    assert not tune_screen_blocks(rule, y, full, fallback, thresholds)
+    rule[2, 0] = 0.0  # without a rule hit that hard negative goes to the transformer after all
+    assert tune_screen_blocks(rule, y, full, fallback, thresholds)

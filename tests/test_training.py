@@ -44,9 +44,10 @@ def test_two_step_training_builds_a_loadable_artifact(artifact: Path) -> None:
     assert manifest.corpus_hash and manifest.git_commit
     clf = load_classifier(artifact, strict=True)
     assert clf.degraded_reason is None
-    result = clf.classify("高价收U，秒到")
+    (result,) = clf.classify_batch(["高价收U，秒到"], score_screened=True)  # the screen may skip it when served
     assert result.engine == "model"
     assert {"model_score", "linear_score"} <= set(result.labels[0])
+    assert isinstance(manifest.blend["screen_blocks"], bool)
 
 
 def test_save_load_round_trip_gives_identical_scores(artifact: Path, tmp_path: Path) -> None:

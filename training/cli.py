@@ -48,5 +48,5 @@ def run_retune(args: argparse.Namespace) -> int:
         raise ValueError(f"--target-precision must be in [0.5, 1], got {args.target_precision}")
     tuning = retune(args.artifact, args.dev, args.target_precision)
     print(f"{args.artifact}: model_weight {tuning.blend.model_weight}, rule_override {tuning.blend.rule_override}, "
-          f"screen_below {tuning.blend.screen_below}, dev macro F1 {tuning.dev_f1:.4f} (fallback {tuning.fallback_dev_f1:.4f})")
+          f"screen_below {tuning.blend.screen_below}, screen_blocks {tuning.blend.screen_blocks}, dev macro F1 {tuning.dev_f1:.4f} (fallback {tuning.fallback_dev_f1:.4f})")
     return 0
