@@ -40,7 +40,11 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"  # loopback only, by design: this script never targets another machine
 MAX_REQUESTS = 200_000
 MAX_DURATION_S = 600.0
-SEED_DIR = Path(__file__).resolve().parent.parent / "data" / "seed"
+ROOT = Path(__file__).resolve().parent.parent
+SEED_DIR = ROOT / "data" / "seed"
+# The default texts: posts no scorer was trained on. The learned scorers are surer of their own
+# training rows, so the screen would skip the transformer for more of those than of new posts.
+HELD_OUT = (ROOT / "data" / "build" / "dev.jsonl", ROOT / "data" / "build" / "test.jsonl")
 BUILTIN_TEXTS = (
     "币安注册 binance.com/join?ref=VC88A1 邀请码 VC88A1，返佣30%！",
     "收U 出U 大量现金秒到，支付宝银行卡都可以",
@@ -75,10 +79,17 @@ class Level:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def load_texts(path: Path | None, limit: int = 5000) -> list[str]:
-    """Post texts from a JSONL file or directory of them (the seed corpus by default)."""
-    source = path or SEED_DIR
-    files = sorted(source.glob("*.jsonl")) if source.is_dir() else [source]
+def default_sources() -> list[Path]:
+    """The held-out dev and test splits when they are built, else the seed corpus."""
+    return list(HELD_OUT) if all(p.is_file() for p in HELD_OUT) else [SEED_DIR]
+
+
+def load_texts(paths: Sequence[Path] | Path | None, limit: int = 5000) -> list[str]:
+    """Post texts from JSONL files or directories of them (:func:`default_sources` by default)."""
+    given = paths is not None
+    sources = [paths] if isinstance(paths, Path) else list(paths) if paths is not None else default_sources()
+    files = [f for source in sources for f in (sorted(source.glob("*.jsonl")) if source.is_dir() else [source])]
+    source = ", ".join(str(p) for p in sources)
     texts: list[str] = []
     for file in files:
         if not file.is_file():
@@ -88,7 +99,7 @@ def load_texts(path: Path | None, limit: int = 5000) -> list[str]:
                 text = json.loads(line).get("text")
                 if isinstance(text, str):
                     texts.append(text)
-    if not texts and path is not None:
+    if not texts and given:
         raise ValueError(f"no 'text' fields found in {source}")
     texts = texts or list(BUILTIN_TEXTS)
     random.Random(0).shuffle(texts)
@@ -314,7 +325,7 @@ def markdown(levels: Sequence[Level], mode: str) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    texts = load_texts(Path(args.texts) if args.texts else None)
+    texts = load_texts([Path(t) for t in args.texts] if args.texts else None)
     load_start = os.getloadavg()[0]
     port = free_port()
     base = f"http://{HOST}:{port}"
@@ -365,7 +376,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a service setting for the server, e.g. --set model_workers=1 --set model_threads=2")
     p.add_argument("--warmup", type=int, default=100, help="unmeasured requests first (default 100)")
-    p.add_argument("--texts", help="JSONL file or directory with 'text' fields (default: data/seed)")
+    p.add_argument("--texts", nargs="+", metavar="PATH",
+                   help="JSONL files or directories with 'text' fields (default: the dev and test splits in "
+                        "data/build, which no scorer was trained on; data/seed when they are not built)")
     args = p.parse_args(argv)
     if not 1 <= args.requests <= MAX_REQUESTS:
         p.error(f"--requests must be in [1, {MAX_REQUESTS}], got {args.requests}")

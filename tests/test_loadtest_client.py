@@ -1,13 +1,14 @@
-"""The load generator's raw HTTP/1.1 client, against a tiny asyncio server."""
+"""The load generator's raw HTTP/1.1 client, against a tiny asyncio server, and its texts."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
-from evaluation.loadtest import RawClient, encode_requests, engine_of
+from evaluation.loadtest import HELD_OUT, RawClient, default_sources, encode_requests, engine_of, load_texts
 
 
 async def serve(responses: list[bytes]) -> tuple[asyncio.AbstractServer, int, list[bytes]]:
@@ -83,3 +84,19 @@ def test_a_response_that_is_not_http_is_refused() -> None:
             server.close()
 
     asyncio.run(run())
+
+
+def test_texts_default_to_the_held_out_splits_and_read_several_files(tmp_path: Path) -> None:
+    assert default_sources() == list(HELD_OUT)  # the committed dev and test splits, never trained on
+    held_out = sum(1 for p in HELD_OUT for line in p.read_text("utf-8").splitlines() if line.strip())
+    assert len(load_texts(None, limit=100_000)) == held_out
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text(json.dumps({"text": "one"}) + "\n", "utf-8")
+    b.write_text(json.dumps({"text": "two"}) + "\n" + json.dumps({"id": "no text"}) + "\n", "utf-8")
+    assert sorted(load_texts([a, b])) == ["one", "two"]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(json.dumps({"id": "x"}) + "\n", "utf-8")
+    with pytest.raises(ValueError, match="no 'text' fields"):
+        load_texts([empty])
+    with pytest.raises(FileNotFoundError):
+        load_texts([tmp_path / "missing.jsonl"])
