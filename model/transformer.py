@@ -16,6 +16,8 @@ from model.int8 import session_bytes
 from model.labels import LABELS
 
 TOKENIZER_FILE = "tokenizer.json"
+# Fewer posts than this are encoded one by one rather than through the tokenizer's thread pool.
+ENCODE_BATCH_FROM = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,13 @@ class TransformerScorer:
 
     def windows_of(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
         """Token-id windows of ``texts`` (special tokens added) and, for each, the index of its post."""
-        encodings = self.tokenizer.encode_batch([self.config.prefix + t for t in texts], add_special_tokens=False)
+        prefixed = [self.config.prefix + t for t in texts]
+        if len(prefixed) < ENCODE_BATCH_FROM:
+            # encode_batch hands the work to the tokenizer's thread pool: for the API's one or two
+            # posts that hop costs more than the encoding when the cores are busy scoring windows
+            encodings = [self.tokenizer.encode(t, add_special_tokens=False) for t in prefixed]
+        else:
+            encodings = self.tokenizer.encode_batch(prefixed, add_special_tokens=False)
         body = self.config.max_length - 2
         rows, owner = [], []
         for i, enc in enumerate(encodings):
