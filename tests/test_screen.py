@@ -181,3 +181,16 @@ def test_tune_screen_blocks_turns_it_on_only_when_dev_loses_nothing() -> None:
     assert not tune_screen_blocks(rule, y, full, fallback, thresholds)
     rule[2, 0] = 0.0  # without a rule hit that hard negative goes to the transformer after all
     assert tune_screen_blocks(rule, y, full, fallback, thresholds)
+
+
+def test_tune_decision_leaves_the_block_screen_off_unless_asked() -> None:
+    from pathlib import Path
+
+    from data.schema import validate_file
+    from training.train import label_matrix, tune_decision
+
+    dev = validate_file(Path(__file__).parent / "fixtures" / "corpus_small" / "dev.jsonl")
+    perfect = label_matrix(dev, float)  # both scorers right on every post: the block screen costs nothing
+    assert perfect.sum() > 0
+    assert not tune_decision(dev, perfect, perfect).blend.screen_blocks
+    assert tune_decision(dev, perfect, perfect, block_screen=True).blend.screen_blocks

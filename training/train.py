@@ -248,10 +248,13 @@ def rule_matrix(rows: Sequence[Row], engine: RuleEngine | None = None) -> np.nda
 
 
 def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np.ndarray,
-                  target_precision: float = 0.98, engine: RuleEngine | None = None) -> DecisionTuning:
+                  target_precision: float = 0.98, engine: RuleEngine | None = None,
+                  block_screen: bool = False) -> DecisionTuning:
     """Pick the blend weight and rule override with the best dev macro F1, then tune thresholds.
 
     The fallback (rules + linear) keeps the chosen rule override and gets thresholds of its own.
+    With ``block_screen`` the block screen is switched on when dev loses nothing by it
+    (:func:`tune_screen_blocks`); without, it stays off.
     """
     y = label_matrix(dev_rows, int)
     rule = rule_matrix(dev_rows, engine)
@@ -274,6 +277,9 @@ def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np
     logger.info("screen: posts with no rule hit and linear scores below %.3f skip the transformer", screen)
     combined = _blend_matrix(rule, dev_model, dev_linear, w, override)
     screen_blocks = tune_screen_blocks(rule, y, _flags(combined, thresholds), fallback_scores, fallback_thresholds)
+    if screen_blocks and not block_screen:
+        logger.info("block screen left off (not asked for: block_screen / --block-screen)")
+        screen_blocks = False
     return DecisionTuning(Blend(model_weight=w, rule_override=override, screen_below=screen,
                                 screen_blocks=screen_blocks), thresholds, fallback_thresholds, f1, fallback_f1)
 
@@ -305,7 +311,8 @@ def tune_screen(rule: np.ndarray, linear: np.ndarray, y: np.ndarray) -> float:
     return max((g for g in SCREEN_GATES if g <= lowest / SCREEN_MARGIN), default=0.0)
 
 
-def retune(artifact: str | Path, dev_path: str | Path, target_precision: float = 0.98, threads: int = 2) -> DecisionTuning:
+def retune(artifact: str | Path, dev_path: str | Path, target_precision: float = 0.98, threads: int = 2,
+           block_screen: bool = False) -> DecisionTuning:
     """Re-choose an artifact's blend and thresholds on a dev file and rewrite its manifest."""
     from model.loading import load_classifier
 
@@ -316,7 +323,7 @@ def retune(artifact: str | Path, dev_path: str | Path, target_precision: float =
     dev_rows = validate_file(dev_path)
     views = [normalize(r.text).text for r in dev_rows]
     tuning = tune_decision(dev_rows, clf.model.predict_proba(views), clf.linear.predict_proba(views),
-                           target_precision, clf.rules)
+                           target_precision, clf.rules, block_screen)
     manifest = Manifest.load(artifact)
     manifest.thresholds, manifest.fallback_thresholds = tuning.thresholds, tuning.fallback_thresholds
     manifest.blend = asdict(tuning.blend)
@@ -382,7 +389,7 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
                                batch_size=windows_per_call(cfg.quantize))
     dev_model = scorer.predict_proba(norm_dev)
     dev_linear = linear.predict_proba(norm_dev)
-    tuning = tune_decision(dev_rows, dev_model, dev_linear, cfg.target_precision)
+    tuning = tune_decision(dev_rows, dev_model, dev_linear, cfg.target_precision, block_screen=cfg.block_screen)
     y_dev_int = y_dev.astype(int)
     model_only_f1 = macro_f1(dev_model >= 0.5, y_dev_int)
     linear_only_f1 = macro_f1(dev_linear >= 0.5, y_dev_int)
