@@ -98,16 +98,14 @@ def main() -> None:
         clf = load_classifier(args.artifact, strict=True, threads=threads)
         posts = posts_of_tokens(clf.model, args.tokens, args.batch_posts)  # type: ignore[arg-type]
         shipped = clf.blend
-        on = shipped.screen_below > 0 or shipped.screen_blocks
         # The generated posts are two-thirds ordinary; with the screen on, some skip the transformer.
-        for blend in ([shipped, replace(shipped, screen_below=0.0, screen_blocks=False)] if on else [shipped]):
+        for blend in ([shipped, replace(shipped, screen_below=0.0, screen_blocks=False)] if shipped.screens else [shipped]):
             clf.blend = blend
             skipped = sum(NOTE_SCREENED in r.notes for r in clf.classify_batch(posts))
             p50, p99 = latency_ms(clf.classify_batch, posts[: args.single])
             rate = throughput(clf.classify_batch, posts, args.batch)
             screen = f"screen {blend.screen_below}{' + blocks' if blend.screen_blocks else ''}"
-            label = (f"{screen} ({skipped / len(posts):.0%} screened)"
-                     if blend.screen_below > 0 or blend.screen_blocks else "screen off")
+            label = f"{screen} ({skipped / len(posts):.0%} screened)" if blend.screens else "screen off"
             print(f"| whole classifier (rules + linear + int8), {label} | {threads} | {p50:.1f} | {p99:.1f} "
                   f"| {rate:.0f} |")
 

@@ -118,6 +118,11 @@ class Blend:
         if not isinstance(self.screen_blocks, bool):
             raise TypeError(f"blend screen_blocks={self.screen_blocks!r} must be true or false")
 
+    @property
+    def screens(self) -> bool:
+        """Whether any post may skip the transformer."""
+        return self.screen_below > 0.0 or self.screen_blocks
+
 
 def screened(rule_scores: Mapping[str, float], linear_scores: Mapping[str, float] | None, blend: Blend,
              fallback_policy: Policy | None = None) -> bool:

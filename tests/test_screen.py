@@ -150,6 +150,7 @@ def test_screen_blocks_needs_a_rule_hit_and_a_fallback_block() -> None:
     assert not screened(matched, None, blend, fallback), "no linear scorer: no screening"
     with pytest.raises(TypeError, match="screen_blocks"):
         Blend(screen_blocks="yes")  # type: ignore[arg-type]
+    assert blend.screens and Blend(screen_below=0.02).screens and not Blend().screens
 
 
 def test_posts_the_fallback_blocks_skip_the_transformer_and_keep_its_decision() -> None:

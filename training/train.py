@@ -258,7 +258,7 @@ def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np
     """
     y = label_matrix(dev_rows, int)
     rule = rule_matrix(dev_rows, engine)
-    best: tuple[float, float, float, dict[str, dict[str, float]]] | None = None
+    best: tuple[float, float, float, dict[str, dict[str, float]], np.ndarray] | None = None
     for override in RULE_OVERRIDES:
         for w in BLEND_WEIGHTS:
             scores = _blend_matrix(rule, dev_model, dev_linear, w, override)
@@ -266,16 +266,15 @@ def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np
             f1 = macro_f1(_flags(scores, tuned), y)
             logger.info("blend model_weight=%.2f rule_override=%.2f: dev macro F1 %.4f", w, override, f1)
             if best is None or f1 > best[0] + 1e-9:
-                best = (f1, w, override, tuned)
+                best = (f1, w, override, tuned, scores)
     if best is None:
         raise RuntimeError("no blend candidates to try")
-    f1, w, override, thresholds = best
+    f1, w, override, thresholds, combined = best
     fallback_scores = _blend_matrix(rule, None, dev_linear, 1.0, override)
     fallback_thresholds = tune_thresholds(fallback_scores, y, target_precision)
     fallback_f1 = macro_f1(_flags(fallback_scores, fallback_thresholds), y)
     screen = tune_screen(rule, dev_linear, y)
     logger.info("screen: posts with no rule hit and linear scores below %.3f skip the transformer", screen)
-    combined = _blend_matrix(rule, dev_model, dev_linear, w, override)
     screen_blocks = tune_screen_blocks(rule, y, _flags(combined, thresholds), fallback_scores, fallback_thresholds)
     if screen_blocks and not block_screen:
         logger.info("block screen left off (not asked for: block_screen / --block-screen)")
