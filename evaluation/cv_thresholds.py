@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from data.schema import Row, label_matrix, validate_file
-from training.thresholds import REVIEW_STRATEGIES, macro_f1, tune_thresholds
+from training.thresholds import REVIEW_STRATEGIES, macro_f1
 
 logger = logging.getLogger(__name__)
 
@@ -81,30 +81,20 @@ def cross_check(rows: Sequence[Row], model: np.ndarray | None, linear: np.ndarra
     With ``model=None`` this checks the fallback (rules + linear, no blend weight to choose)."""
     from tqdm import tqdm
 
-    from training.train import BLEND_WEIGHTS, RULE_OVERRIDES, _blend_matrix, _flags
+    from training.train import _blend_matrix, _flags, best_blend
 
     for name in strategies:
         if name not in REVIEW_STRATEGIES:
             raise ValueError(f"unknown review strategy {name!r}; choose from {REVIEW_STRATEGIES}")
     y = label_matrix(rows, int)
-    weights = BLEND_WEIGHTS if model is not None else (1.0,)
     out: dict[str, list[FoldResult]] = {name: [] for name in strategies}
     masks = group_folds(rows, folds, repeats, seed)
     for tuned_on in tqdm(masks, desc="folds", unit="fold", disable=not progress):
         other = ~tuned_on
         for name in strategies:
-            best = None
-            for override in RULE_OVERRIDES:
-                for w in weights:
-                    s = _blend_matrix(rule[tuned_on], None if model is None else model[tuned_on],
-                                      linear[tuned_on], w, override)
-                    thresholds = tune_thresholds(s, y[tuned_on], review=name)
-                    f1 = macro_f1(_flags(s, thresholds), y[tuned_on])
-                    if best is None or f1 > best[0] + 1e-9:
-                        best = (f1, w, override, thresholds)
-            if best is None:
-                raise RuntimeError("no blend candidates to try")
-            f1, w, override, thresholds = best
+            f1, w, override, thresholds, _ = best_blend(rule[tuned_on], y[tuned_on],
+                                                        None if model is None else model[tuned_on],
+                                                        linear[tuned_on], review=name)
             s = _blend_matrix(rule[other], None if model is None else model[other], linear[other], w, override)
             heldout, promo, negatives = _score(_flags(s, thresholds), y[other])
             out[name].append(FoldResult(f1, heldout, promo, negatives))

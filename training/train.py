@@ -247,6 +247,27 @@ def rule_matrix(rows: Sequence[Row], engine: RuleEngine | None = None) -> np.nda
     return np.array([[engine.analyze(r.text).scores[label] for label in LABELS] for r in rows]).reshape(-1, len(LABELS))
 
 
+def best_blend(rule: np.ndarray, y: np.ndarray, model: np.ndarray | None, linear: np.ndarray,
+               target_precision: float = 0.98, review: str = "per_label",
+               ) -> tuple[float, float, float, dict[str, dict[str, float]], np.ndarray]:
+    """Try every rule override and, with a ``model``, every blend weight; tune thresholds for each
+    and return the best by macro F1 on these posts: ``(f1, model_weight, rule_override, thresholds,
+    blended scores)``. Without a model this is the fallback (rules + linear)."""
+    weights = BLEND_WEIGHTS if model is not None else (1.0,)
+    best: tuple[float, float, float, dict[str, dict[str, float]], np.ndarray] | None = None
+    for override in RULE_OVERRIDES:
+        for w in weights:
+            scores = _blend_matrix(rule, model, linear, w, override)
+            tuned = tune_thresholds(scores, y, target_precision, review)
+            f1 = macro_f1(_flags(scores, tuned), y)
+            logger.info("blend model_weight=%.2f rule_override=%.2f: dev macro F1 %.4f", w, override, f1)
+            if best is None or f1 > best[0] + 1e-9:
+                best = (f1, w, override, tuned, scores)
+    if best is None:
+        raise RuntimeError("no blend candidates to try")
+    return best
+
+
 def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np.ndarray,
                   target_precision: float = 0.98, engine: RuleEngine | None = None,
                   block_screen: bool = False, review: str = "shared") -> DecisionTuning:
@@ -261,18 +282,7 @@ def tune_decision(dev_rows: Sequence[Row], dev_model: np.ndarray, dev_linear: np
     """
     y = label_matrix(dev_rows, int)
     rule = rule_matrix(dev_rows, engine)
-    best: tuple[float, float, float, dict[str, dict[str, float]], np.ndarray] | None = None
-    for override in RULE_OVERRIDES:
-        for w in BLEND_WEIGHTS:
-            scores = _blend_matrix(rule, dev_model, dev_linear, w, override)
-            tuned = tune_thresholds(scores, y, target_precision, review)
-            f1 = macro_f1(_flags(scores, tuned), y)
-            logger.info("blend model_weight=%.2f rule_override=%.2f: dev macro F1 %.4f", w, override, f1)
-            if best is None or f1 > best[0] + 1e-9:
-                best = (f1, w, override, tuned, scores)
-    if best is None:
-        raise RuntimeError("no blend candidates to try")
-    f1, w, override, thresholds, combined = best
+    f1, w, override, thresholds, combined = best_blend(rule, y, dev_model, dev_linear, target_precision, review)
     fallback_scores = _blend_matrix(rule, None, dev_linear, 1.0, override)
     fallback_thresholds = tune_thresholds(fallback_scores, y, target_precision)
     fallback_f1 = macro_f1(_flags(fallback_scores, fallback_thresholds), y)
