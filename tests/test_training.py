@@ -227,3 +227,40 @@ def test_tune_decision_shares_the_model_review_threshold_and_keeps_the_fallback_
     assert shared.fallback_thresholds == per_label.fallback_thresholds
     # tuned on the same posts, six free cuts fit them at least as well as one shared cut
     assert per_label.dev_f1 >= shared.dev_f1 - 1e-9
+
+
+def test_precision_is_validated_and_bf16_falls_back_where_the_cpu_lacks_it(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import torch
+
+    from training.train import use_bf16
+
+    assert TrainConfig().precision == "fp32"
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="fp16")
+    assert use_bf16("fp32") is False
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    with caplog.at_level("WARNING", logger="training.train"):
+        assert use_bf16("bf16") is False
+    assert "no native bf16" in caplog.text
+
+
+def test_bf16_fine_tuning_writes_fp32_weights(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    from training.train import fine_tune
+
+    rows = {name: validate_file(CORPUS / f"{name}.jsonl") for name in ("train", "dev")}
+    base = build_tiny_base(tmp_path / "base", [r.text for rs in rows.values() for r in rs] + ["query: "])
+    cfg = TrainConfig(split_dir=str(CORPUS), output_dir=str(tmp_path / "run"), base_model=str(base),
+                      max_length=32, stride=16, batch_size=4, eval_steps=1, epochs=1, threads=1,
+                      precision="bf16", max_train_rows=None)
+
+    def targets(rs: list) -> np.ndarray:
+        return np.array([[float(lab in r.labels) for lab in LABELS] for r in rs], dtype=np.float32)
+
+    best = fine_tune(cfg, base, [r.text for r in rows["train"]], targets(rows["train"]),
+                     [r.text for r in rows["dev"]], targets(rows["dev"]), tmp_path / "run", max_steps=2)
+    weights = load_file(str(best / "model.safetensors"))
+    assert weights and all(w.dtype == np.float32 for w in weights.values())
+    assert all(np.isfinite(w).all() for w in weights.values())

@@ -10,6 +10,8 @@ import yaml
 
 from training.thresholds import REVIEW_STRATEGIES
 
+PRECISIONS = ("fp32", "bf16")
+
 
 @dataclass
 class TrainConfig:
@@ -38,6 +40,10 @@ class TrainConfig:
     early_stopping_patience: int = 3
     seed: int = 13
     threads: int = 2
+    # "bf16" runs forward and backward passes under bfloat16 autocast (weights and optimizer stay
+    # fp32): about 1.3-1.5x faster steps on CPUs with AVX-512 BF16. Where the CPU lacks bf16,
+    # training falls back to fp32 with a warning.
+    precision: str = "fp32"
     quantize: bool = True
     target_precision: float = 0.98
     # Let tuning switch on the block screen (Blend.screen_blocks) when dev loses nothing by it. Off by
@@ -81,6 +87,8 @@ class TrainConfig:
         if self.review_thresholds not in REVIEW_STRATEGIES:
             raise ValueError(f"training config review_thresholds must be one of {REVIEW_STRATEGIES}, "
                              f"got {self.review_thresholds!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"training config precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.pooling not in ("mean", "cls"):
             raise ValueError(f"training config pooling must be 'mean' or 'cls', got {self.pooling!r}")
         if not isinstance(self.linear_handwritten_weight, (int, float)) or not self.linear_handwritten_weight > 0:

@@ -167,6 +167,18 @@ def time_budget_callback(minutes: float) -> Any:
     return TimeBudget()
 
 
+def use_bf16(precision: str) -> bool:
+    """Whether to train under bfloat16 autocast: asked for, and the CPU has native bf16 kernels."""
+    if precision != "bf16":
+        return False
+    import torch
+
+    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return True
+    logger.warning("precision bf16 asked for, but this CPU has no native bf16 kernels: training in fp32")
+    return False
+
+
 def fine_tune(cfg: TrainConfig, base: Path, train_texts: list[str], y_train: np.ndarray, dev_texts: list[str],
               y_dev: np.ndarray, run_dir: Path, max_steps: int | None = None) -> Path:
     """Fine-tune a multi-label head on ``base``; returns the best checkpoint directory."""
@@ -191,7 +203,7 @@ def fine_tune(cfg: TrainConfig, base: Path, train_texts: list[str], y_train: np.
         return {"macro_f1": macro_f1(flags, pred.label_ids.astype(int))}
 
     args = TrainingArguments(
-        output_dir=str(run_dir / "trainer"), per_device_train_batch_size=cfg.batch_size,
+        output_dir=str(run_dir / "trainer"), bf16=use_bf16(cfg.precision), per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=64, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
         warmup_steps=cfg.warmup_ratio, num_train_epochs=cfg.epochs, max_steps=max_steps or -1,
         eval_strategy="steps", eval_steps=cfg.eval_steps, save_strategy="steps", save_steps=cfg.eval_steps,
