@@ -173,7 +173,11 @@ def use_bf16(precision: str) -> bool:
         return False
     import torch
 
-    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+    try:  # a private oneDNN probe; a torch build without it counts as no bf16
+        supported = torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        supported = False
+    if supported:
         return True
     logger.warning("precision bf16 asked for, but this CPU has no native bf16 kernels: training in fp32")
     return False
