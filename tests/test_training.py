@@ -248,6 +248,7 @@ def test_precision_is_validated_and_bf16_falls_back_where_the_cpu_lacks_it(
 def test_bf16_fine_tuning_writes_fp32_weights(tmp_path: Path) -> None:
     from safetensors.numpy import load_file
 
+    from data.schema import label_matrix
     from training.train import fine_tune
 
     rows = {name: validate_file(CORPUS / f"{name}.jsonl") for name in ("train", "dev")}
@@ -256,11 +257,8 @@ def test_bf16_fine_tuning_writes_fp32_weights(tmp_path: Path) -> None:
                       max_length=32, stride=16, batch_size=4, eval_steps=1, epochs=1, threads=1,
                       precision="bf16", max_train_rows=None)
 
-    def targets(rs: list) -> np.ndarray:
-        return np.array([[float(lab in r.labels) for lab in LABELS] for r in rs], dtype=np.float32)
-
-    best = fine_tune(cfg, base, [r.text for r in rows["train"]], targets(rows["train"]),
-                     [r.text for r in rows["dev"]], targets(rows["dev"]), tmp_path / "run", max_steps=2)
+    best = fine_tune(cfg, base, [r.text for r in rows["train"]], label_matrix(rows["train"]),
+                     [r.text for r in rows["dev"]], label_matrix(rows["dev"]), tmp_path / "run", max_steps=2)
     weights = load_file(str(best / "model.safetensors"))
     assert weights and all(w.dtype == np.float32 for w in weights.values())
     assert all(np.isfinite(w).all() for w in weights.values())
