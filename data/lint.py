@@ -5,7 +5,9 @@
   Greek look-alikes, traditional characters, ``[.]`` / 点 links);
 * two rows with the same normalized text, and above all with different labels;
 * ``exchange_link`` without any link, domain, code, app or group cue, ``qr_lure`` without any scan /
-  contact / DM cue (heuristic: worth a second look, not necessarily wrong).
+  contact / DM cue (heuristic: worth a second look, not necessarily wrong);
+* breaks of the contact rule (data card): a promotion with a Telegram / Discord / WhatsApp cue but
+  no ``exchange_link``, and ``qr_lure`` whose only contact cue is one of those apps.
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ _LURE_CUE = re.compile(
     r"contact|telegram|飞机|tg|@|bio|主页|进群|group|link|链接|长按|识别|截图|(?<![a-z])v(?![a-z])",
     re.IGNORECASE,
 )
+_CHAT_APP_CUE = re.compile(r"纸?飞机|电报|telegram|(?<![a-z])tg(?![a-z])|t\.me/|discord|whatsapp|wa\.me/", re.IGNORECASE)
+# Cues that make a post qr_lure under the contact rule: scanning, WeChat / QQ contacts, a DM on the
+# post's own platform.
+_LURE_ONLY_CUE = re.compile(
+    r"扫|二维|qr|scan|长按|识别|加\s*v|➕|\+\s*v|v\s*信|vx|wx|薇|威信|微信|wechat|绿泡泡|扣扣|qq|私我|私信|私聊|私戳|"
+    r"(?<![a-z])dm|(?<![a-z])pm(?![a-z])|inbox|add me|(?<![a-z])v(?![a-z])",
+    re.IGNORECASE,
+)
 _NOTE_TRICKS: tuple[tuple[str, re.Pattern[str], object], ...] = (
     ("zero-width", re.compile(r"zero[- ]width|u\+200b", re.I), lambda t: bool(_ZW.search(t))),
     ("full-width", re.compile(r"full[- ]width", re.I), lambda t: bool(_FW.search(t))),
@@ -65,6 +75,11 @@ def lint_rows(rows: Sequence[Row]) -> list[str]:
             out.append(f"{row.id}: exchange_link without a visible link / code / app / group cue (check)")
         if "qr_lure" in row.labels and not _LURE_CUE.search(views):
             out.append(f"{row.id}: qr_lure without a visible scan / contact / DM cue (check)")
+        if row.labels and _CHAT_APP_CUE.search(views):
+            if "exchange_link" not in row.labels:
+                out.append(f"{row.id}: Telegram / Discord / WhatsApp cue without exchange_link (contact rule; check)")
+            if "qr_lure" in row.labels and not _LURE_ONLY_CUE.search(views):
+                out.append(f"{row.id}: qr_lure whose only contact is Telegram / Discord / WhatsApp (contact rule; check)")
     by_key: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         by_key[dedup_key(row.text)].append(row)
