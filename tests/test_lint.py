@@ -33,7 +33,7 @@ CASES = [
     ("Buy BTC now before it moons", ("crypto_marketing",), "zh", "",
      "lang 'zh' but the text has no Chinese", "the lang tag must fit the script"),
     ("币安注册送U", ("crypto_marketing",), "en", "",
-     None, "four Chinese characters are tolerated in an English row"),
+     None, "up to five Chinese characters are tolerated in an English row"),
     ("注册 binance 送 100U，快上车", ("crypto_marketing",), "zh", "evasion: zero-width spaces",
      "names zero-width evasion", "a note must not claim a trick the text lacks"),
 ]
